@@ -178,3 +178,44 @@ install: all
 .PHONY: packaging-check
 packaging-check: all
 	$(Q)tests/packaging/run.sh
+
+# The benchmark suite (bench/README.md), never part of check: a static load
+# generator for the containers, a counting-only BPF floor, a layer digest
+# timer, then bench/run.py, which prints the report and writes it to
+# bench/results/.
+BENCH_OUT := $(OUTPUT)/bench
+BENCH_BINS := $(BENCH_OUT)/loadgen $(BENCH_OUT)/floor $(BENCH_OUT)/digest
+.SECONDARY: $(BENCH_OUT)/floor.bpf.o $(BENCH_OUT)/floor.skel.h
+.PHONY: bench bench-deps bench-build
+
+bench-deps:
+	$(Q)scripts/install-deps.sh bench
+
+bench-build: all $(BENCH_BINS)
+
+bench: bench-deps
+	$(Q)$(MAKE) --no-print-directory bench-build
+	$(Q)python3 bench/run.py
+
+$(BENCH_OUT):
+	$(Q)mkdir -p $@
+
+$(BENCH_OUT)/loadgen: bench/loadgen.c | $(BENCH_OUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -Wall -Wextra -Werror -static $< -o $@
+
+$(BENCH_OUT)/floor.bpf.o: bench/floor.bpf.c $(OUTPUT)/vmlinux.h | $(BENCH_OUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BENCH_OUT)/floor.skel.h: $(BENCH_OUT)/floor.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name floor_bpf > $@
+
+$(BENCH_OUT)/floor: bench/floor.c $(BENCH_OUT)/floor.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -I$(BENCH_OUT) $< $(LDLIBS) -o $@
+
+$(BENCH_OUT)/digest: bench/digest.c $(OUTPUT)/layer_digest.o
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@

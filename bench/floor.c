@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Attach floor.bpf.c's counting programs, print "floor: ready" on stderr,
- * and wait for SIGINT or SIGTERM; then print the number of hits on stdout
+ * Attach floor.bpf.c's counting programs, print "floor: ready" on stderr
+ * and wait for SIGINT or SIGTERM. Then print the number of hits on stdout
  * and detach. Hooks this kernel lacks are skipped, as intactd skips them.
  */
 #include <errno.h>

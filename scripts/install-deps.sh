@@ -6,6 +6,8 @@
 #                                   busybox-static, python3, python3-protobuf, jq,
 #                                   clang-format, openssl, prometheus (promtool),
 #                                   systemd, groff-base, man-db, nodejs and npm
+#   scripts/install-deps.sh bench  test packages plus auditd, redis-server and
+#                                   redis-tools for make bench
 #
 # Runs apt-get only when dpkg-query reports a package as not installed, so a
 # second run changes nothing and works without root.
@@ -30,8 +32,12 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 	test_packages+=(nodejs npm)
 fi
 
+# make bench compares intactd with auditd and times redis-benchmark against
+# a redis-server on the loopback interface.
+bench_packages=(auditd redis-server redis-tools)
+
 usage() {
-	echo "usage: $0 [build|test]" >&2
+	echo "usage: $0 [build|test|bench]" >&2
 	exit 2
 }
 
@@ -39,6 +45,7 @@ set_name="${1:-build}"
 case "$set_name" in
 build) packages=("${build_packages[@]}") ;;
 test) packages=("${build_packages[@]}" "${test_packages[@]}") ;;
+bench) packages=("${build_packages[@]}" "${test_packages[@]}" "${bench_packages[@]}") ;;
 *) usage ;;
 esac
 

@@ -47,7 +47,6 @@ struct config_policy {
 	 * Mount points, as paths inside the container, whose writes are
 	 * reported like writes to the root filesystem. Volumes are not watched
 	 * otherwise.
-	 * NOTE: intactd does not read this list yet; only its syntax is checked.
 	 */
 	const char *watched_mounts[POLICY_PATHS_MAX];
 	size_t watched_mounts_count;

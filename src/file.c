@@ -177,19 +177,41 @@ static void file_mount_set(struct daemon *d, struct event *ev, struct container 
 }
 
 /* The write policy of the container's image and Kubernetes namespace. */
-static const struct write_policy *file_policy(const struct daemon *d, const struct container *c)
+static const struct config_policy *file_policy(const struct daemon *d, const struct container *c)
 {
 	const char *image = c->has_bundle ? c->bundle.image : "";
 	const char *ns = c->has_bundle ? c->bundle.pod_namespace : "";
 
-	return &config_policy_for(&d->config, image, ns)->write;
+	return config_policy_for(&d->config, image, ns);
 }
 
-static void file_rules(struct event *ev, struct daemon *d, const struct container *c,
+/*
+ * Whether a write to name breaks the policy: on the root filesystem outside
+ * the writable paths, or on a mount the policy watches (a volume).
+ */
+static bool file_forbidden(struct daemon *d, struct container *c,
+			   const struct config_policy *policy, const struct file_name *name)
+{
+	const struct container_mount *m;
+
+	if (name->on_root_mount)
+		return write_policy_forbids(&policy->write, name->path);
+	if (policy->watched_mounts_count == 0)
+		return false;
+	m = container_mount_find(&d->containers, c, name->mnt_id);
+	if (!m)
+		return false;
+	for (size_t i = 0; i < policy->watched_mounts_count; i++)
+		if (strcmp(m->path, policy->watched_mounts[i]) == 0)
+			return write_policy_forbids(&policy->write, name->path);
+	return false;
+}
+
+static void file_rules(struct event *ev, struct daemon *d, struct container *c,
 		       const struct intact_file *e, bool in_container, const struct file_name *path,
 		       const struct file_name *target, bool has_target, bool upper)
 {
-	const struct write_policy *policy = file_policy(d, c);
+	const struct config_policy *policy = file_policy(d, c);
 	bool forbidden;
 
 	if (e->flags & INTACT_FILE_LAYER_TAMPER) {
@@ -207,9 +229,8 @@ static void file_rules(struct event *ev, struct daemon *d, const struct containe
 		}
 		return;
 	}
-	forbidden = path->on_root_mount && write_policy_forbids(policy, path->path);
-	if (has_target && target->on_root_mount && write_policy_forbids(policy, target->path))
-		forbidden = true;
+	forbidden = file_forbidden(d, c, policy, path) ||
+		    (has_target && file_forbidden(d, c, policy, target));
 	if (forbidden)
 		event_rule_add(ev, "write_readonly_path");
 	if (e->op == INTACT_FILE_CHMOD && e->result == 0 && (e->mode & 0111) && upper)

@@ -8,6 +8,7 @@ import test_exec  # noqa: F401 (registers the tests)
 import test_file  # noqa: F401
 import test_stream  # noqa: F401
 import test_service  # noqa: F401
+import test_image  # noqa: F401
 
 
 def main():

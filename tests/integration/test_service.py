@@ -1,4 +1,4 @@
-"""Integration tests of intactd as a service: sd_notify, metrics, configuration.
+"""Integration tests of intactd as a service: sd_notify, metrics and config.
 
 The notify tests bind the datagram socket that intactd reads from
 NOTIFY_SOCKET, as systemd does for a Type=notify service, and record each
@@ -32,8 +32,11 @@ NOTIFY_RECEIVE_TIMEOUT = 0.2
 WATCHDOG_USEC = 1000000
 WATCHDOG_WINDOW = 3.0
 # intactd copies its counters to the metrics server once per second
-# (STATS_INTERVAL_USEC in src/intactd.c).
+# (STATS_INTERVAL_USEC in src/intactd.c), late by at most sd-event's default
+# timer accuracy of 250 ms, so the tests wait 1.5 times this.
 METRICS_REFRESH = 1.0
+# metrics.health_timeout in seconds for the metrics test: the minimum.
+HEALTH_TIMEOUT = 2
 RELOAD_TIMEOUT = 10.0
 CHECK_CONFIG_TIMEOUT = 10.0
 HTTP_TIMEOUT = 5.0
@@ -58,7 +61,7 @@ def free_port():
 
 
 def file_write(path, text):
-    """Replace path with text in one rename, as an editor that saves does."""
+    """Replace path with text in one rename, so intactd reads all or none."""
     temporary = path + ".new"
     with open(temporary, "w") as f:
         f.write(text)
@@ -89,7 +92,7 @@ class ServiceDaemon:
     def start(self, extra_args=(), environment=None, config=True):
         """Restart the test's intactd with these settings.
 
-        environment holds variables that only this intactd gets.
+        environment contains variables that only this intactd gets.
         """
         saved = {}
         for key, value in (environment or {}).items():
@@ -105,7 +108,8 @@ class ServiceDaemon:
                     os.environ[key] = value
 
     def http_get(self, path):
-        """Return (status, content type, body) of GET path on the metrics port."""
+        """Return (status, content type, body) of GET path on the metrics
+        port."""
         connection = http.client.HTTPConnection(
             "127.0.0.1", self.metrics_port, timeout=HTTP_TIMEOUT)
         try:
@@ -297,15 +301,19 @@ METRIC_LINE = re.compile(
     r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)$")
 
 
+def series_name(name, labels=None):
+    """Return name{label="value",...} as the text format writes it."""
+    if not labels:
+        return name
+    return "%s{%s}" % (name, ",".join('%s="%s"' % pair for pair in labels))
+
+
 def metric_value(text, name, labels=None):
     """Return the value of the series name{labels} in text, or 0 if absent."""
-    wanted = ""
-    if labels:
-        wanted = "{%s}" % ",".join('%s="%s"' % pair for pair in labels)
+    expected = series_name(name, labels)
     for line in text.splitlines():
         match = METRIC_LINE.match(line)
-        if match and match.group(1) == name and (match.group(2) or "") \
-                == wanted:
+        if match and match.group(1) + (match.group(2) or "") == expected:
             return float(match.group(3))
     return 0.0
 
@@ -342,7 +350,9 @@ def stream_count(t, kind, rule):
 @test
 def metrics_count_events(t):
     daemon = ServiceDaemon(t, "metrics")
-    daemon.start(config=False)
+    file_write(daemon.config_path,
+               "metrics:\n  health_timeout: %d\n" % HEALTH_TIMEOUT)
+    daemon.start()
 
     status, _, body = daemon.http_get("/healthz")
     if status != 200 or body != "ok\n":
@@ -354,12 +364,17 @@ def metrics_count_events(t):
 
     shell = [("kind", "exec"), ("rule", "shell_in_container")]
     readonly = [("kind", "file"), ("rule", READONLY_RULE)]
-    before = metrics_scrape(t, daemon)
-    promtool_check(t, before)
-    if metric_value(before, "intact_build_info", [("version", "0.1.0")]) \
+    first = metrics_scrape(t, daemon)
+    promtool_check(t, first)
+    if metric_value(first, "intact_build_info", [("version", "0.1.0")]) \
             != 1:
-        t.fail("no intact_build_info{version=\"0.1.0\"} 1 in:\n%s" % before)
+        t.fail("no intact_build_info{version=\"0.1.0\"} 1 in:\n%s" % first)
 
+    # Let the health timeout and the first refreshes pass, so that the
+    # counters can only move, and /healthz stay 200, through the periodic
+    # refresh. Containers of other programs may have moved them already.
+    time.sleep(HEALTH_TIMEOUT + METRICS_REFRESH)
+    before = metrics_scrape(t, daemon)
     run = run_container(t, "echo x > /etc/x", hint="metrics")
     t.wait_event(lambda e: e.get("event") == "exec"
                  and "shell_in_container" in field(e, "rules", []),
@@ -373,22 +388,21 @@ def metrics_count_events(t):
     # server's copy of the counters is at most METRICS_REFRESH old, so after
     # that delay the scrape lies between two counts of the stream.
     for labels in (shell, readonly):
+        series = series_name("intact_events_total", labels)
         kind, rule = labels[0][1], labels[1][1]
         seen_before = stream_count(t, kind, rule)
         time.sleep(METRICS_REFRESH * 1.5)
         after = metrics_scrape(t, daemon)
         seen_after = stream_count(t, kind, rule)
+        old = metric_value(before, "intact_events_total", labels)
         value = metric_value(after, "intact_events_total", labels)
-        if value <= metric_value(before, "intact_events_total", labels):
-            t.fail("intact_events_total{kind=%r,rule=%r} did not increase "
-                   "after the container's event: %s before, %s after"
-                   % (kind, rule,
-                      metric_value(before, "intact_events_total", labels),
-                      value))
+        if value <= old:
+            t.fail("%s did not increase after the container's event: %g "
+                   "before, %g after" % (series, old, value))
         if not seen_before <= value <= seen_after:
-            t.fail("intact_events_total{kind=%r,rule=%r} is %s, but stdout "
-                   "had %d such events before the scrape and %d after"
-                   % (kind, rule, value, seen_before, seen_after))
+            t.fail("%s is %g, but stdout had %d such events before the "
+                   "scrape and %d after" % (series, value, seen_before,
+                                            seen_after))
     promtool_check(t, after)
     if metric_value(after, "intact_ring_buffer_records_total") <= 0:
         t.fail("intact_ring_buffer_records_total is not positive after "
@@ -396,8 +410,9 @@ def metrics_count_events(t):
 
     status, _, body = daemon.http_get("/healthz")
     if status != 200:
-        t.fail("GET /healthz returned %d after events, expected 200: %r"
-               % (status, body))
+        t.fail("GET /healthz returned %d %r more than metrics.health_timeout "
+               "(%d s) after the start of a working intactd, expected 200"
+               % (status, body, HEALTH_TIMEOUT))
 
 
 def reload_wait(t, marker, count):

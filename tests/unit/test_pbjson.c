@@ -160,17 +160,18 @@ TEST(pbjson_file_event)
 	ev.body_case = INTACT__V1__EVENT__BODY_FILE;
 	ev.file = &file;
 
-	CHECK_JSON(&ev, "{\"seq\":\"7\",\"event\":\"file\",\"boot_id\":\"\",\"node\":\"\","
-			"\"rules\":[],\"host\":true,"
-			"\"file\":{\"op\":\"open\",\"syscall\":\"openat\","
-			"\"path\":\"/tmp/\xef\xbf\xbd\",\"path_truncated\":false,"
-			"\"path_arg\":\"x\",\"target\":\"\",\"target_arg\":\"\",\"flags\":65,"
-			"\"mode\":420,\"uid\":0,\"gid\":0,\"result\":-13,\"dev\":66,"
-			"\"inode\":\"1234567890123\","
-			"\"mount\":{\"id\":31,\"fs_type\":\"overlay\",\"path\":\"/\","
-			"\"read_only\":false,\"root\":true},"
-			"\"upper_layer\":true,\"xattr\":\"\",\"path_bytes\":\"L3RtcC+A\","
-			"\"target_bytes\":\"\"}}");
+	CHECK_JSON(&ev,
+		   "{\"seq\":\"7\",\"event\":\"file\",\"boot_id\":\"\",\"node\":\"\","
+		   "\"rules\":[],\"host\":true,"
+		   "\"file\":{\"op\":\"open\",\"syscall\":\"openat\","
+		   "\"path\":\"/tmp/\xef\xbf\xbd\",\"path_truncated\":false,"
+		   "\"path_arg\":\"x\",\"target\":\"\",\"target_arg\":\"\",\"flags\":65,"
+		   "\"mode\":420,\"uid\":0,\"gid\":0,\"result\":-13,\"dev\":66,"
+		   "\"inode\":\"1234567890123\","
+		   "\"mount\":{\"id\":31,\"fs_type\":\"overlay\",\"path\":\"/\","
+		   "\"read_only\":false,\"root\":true},"
+		   "\"upper_layer\":true,\"xattr\":\"\",\"layer\":\"\",\"path_bytes\":\"L3RtcC+A\","
+		   "\"target_bytes\":\"\"}}");
 }
 
 TEST(pbjson_lost_event)
@@ -219,17 +220,18 @@ TEST(pbjson_enum_names)
 	CHECK_JSON(&verdict, "{\"verdict\":\"VERDICT_LAYER_MISMATCH\",\"image\":\"\","
 			     "\"manifest\":\"\",\"key_id\":\"\",\"layers\":[{\"index\":1,"
 			     "\"directory\":\"\",\"expected_digest\":\"\",\"actual_digest\":\"\","
-			     "\"differing_paths\":[],\"differing_count\":2}]}");
+			     "\"differing_paths\":[],\"differing_count\":2,\"match\":false}],"
+			     "\"message\":\"\"}");
 
 	verdict.verdict = INTACT__V1__VERDICT__VERDICT_UNSPECIFIED;
 	verdict.n_layers = 0;
 	CHECK_JSON(&verdict, "{\"verdict\":\"VERDICT_UNSPECIFIED\",\"image\":\"\","
-			     "\"manifest\":\"\",\"key_id\":\"\",\"layers\":[]}");
+			     "\"manifest\":\"\",\"key_id\":\"\",\"layers\":[],\"message\":\"\"}");
 
 	/* A number with no name, as a newer sender may use, prints as the number. */
 	verdict.verdict = (Intact__V1__Verdict)77;
 	CHECK_JSON(&verdict, "{\"verdict\":77,\"image\":\"\","
-			     "\"manifest\":\"\",\"key_id\":\"\",\"layers\":[]}");
+			     "\"manifest\":\"\",\"key_id\":\"\",\"layers\":[],\"message\":\"\"}");
 }
 
 TEST(pbjson_bytes_base64_padding)
