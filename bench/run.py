@@ -30,6 +30,7 @@ import tarfile
 import tempfile
 import threading
 import time
+import urllib.request
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD_DIR = os.path.join(REPO_ROOT, "build")
@@ -50,6 +51,8 @@ INPUTS_LABEL = "io.intact.bench.inputs"
 CONTAINER_PREFIX = "intact-bench-"
 
 READY_TIMEOUT = 60.0
+# intactd reports kernel ring buffer losses every second.
+LOSS_REPORT_WAIT = 1.5
 STOP_TIMEOUT = 30.0
 QUIET_SECONDS = 0.5
 
@@ -171,6 +174,13 @@ def wait_for_text(path, text, process, timeout=READY_TIMEOUT):
         time.sleep(0.01)
     raise BenchError("%s printed no %r within %.0f s"
                      % (process.args[0], text, timeout))
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that is free now (the caller binds it soon after)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def proc_cpu_seconds(pid):
@@ -349,7 +359,7 @@ class Subscriber:
     def __init__(self, socket_path, markers):
         self.markers = [m.encode() for m in markers]
         self.counts = {m: 0 for m in markers}
-        self.lost = 0
+        self.lost = {}
         self.lines = 0
         self.latencies_ns = []
         self.last_line = time.monotonic()
@@ -388,11 +398,23 @@ class Subscriber:
             return
         m = self.LOST.search(line)
         if m:
-            self.lost += int(m.group(2))
+            source = m.group(1).decode()
+            self.lost[source] = self.lost.get(source, 0) + int(m.group(2))
 
     def snapshot(self):
         with self.lock:
-            return dict(self.counts), self.lost, list(self.latencies_ns)
+            return (dict(self.counts), sum(self.lost.values()),
+                    list(self.latencies_ns), dict(self.lost))
+
+    def wait_settled(self):
+        """Wait for the backlog to drain and for intactd's loss report.
+
+        intactd reports ring buffer losses once a second, so a "lost" event
+        can follow the last regular event by up to that long.
+        """
+        self.wait_quiet(quiet=1.0)
+        time.sleep(LOSS_REPORT_WAIT)
+        self.wait_quiet()
 
     def wait_quiet(self, quiet=QUIET_SECONDS, timeout=60.0):
         """Wait until no line arrived for `quiet` seconds."""
@@ -425,6 +447,7 @@ class Intactd:
         self.config_path = os.path.join(work_dir, "intactd.yaml")
         self.ready_seconds = None
         self.stop_seconds = None
+        self.metrics_port = None
 
     def start(self, subscribe=True):
         # An empty configuration keeps every built-in default, whatever
@@ -433,9 +456,11 @@ class Intactd:
             f.write("{}\n")
         with open(self.stderr_path, "wb") as stderr:
             start = time.monotonic()
+            self.metrics_port = free_port()
             self.process = subprocess.Popen(
                 [INTACTD, "--config", self.config_path, "--socket",
-                 self.socket_path],
+                 self.socket_path, "--metrics-address",
+                 "127.0.0.1:%d" % self.metrics_port],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=stderr, start_new_session=True)
         wait_for_text(self.stderr_path, "ready", self.process)
@@ -448,6 +473,16 @@ class Intactd:
                     raise BenchError("the subscriber did not connect to %s"
                                      % self.socket_path)
                 time.sleep(0.01)
+
+    def records(self):
+        """intact_ring_buffer_records_total from intactd's metrics."""
+        url = "http://127.0.0.1:%d/metrics" % self.metrics_port
+        with urllib.request.urlopen(url, timeout=10) as response:
+            text = response.read().decode()
+        m = re.search(r"(?m)^intact_ring_buffer_records_total (\d+)$", text)
+        if not m:
+            raise BenchError("%s has no intact_ring_buffer_records_total" % url)
+        return int(m.group(1))
 
     def stderr_text(self):
         with open(self.stderr_path, "rb") as f:
@@ -586,9 +621,7 @@ class Redis:
         self.port = None
 
     def start(self):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()
         self.process = subprocess.Popen(
             ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port),
              "--save", "", "--appendonly", "no", "--dir", self.work_dir,
@@ -676,11 +709,14 @@ class Suite:
         self.containers = Containers()
         self.redis = Redis(work_dir)
         self.values = {key: {} for key, *_ in SCENARIOS}
-        self.protected = {"ops": 0, "delivered": 0, "lost": 0, "seconds": 0.0,
-                          "rates": []}
+        self.protected = {"ops": 0, "delivered": 0, "lost_sources": {},
+                          "seconds": 0.0, "rates": []}
         self.audit_unavailable = None
         self.audit_lost = 0
         self.other_programs = []
+        # Ring buffer records intactd read, and operations, per scenario.
+        self.records = {}
+        self.record_ops = {}
         self.other_intactd = []
         self.loadavg = []
         self.report = {}
@@ -696,10 +732,15 @@ class Suite:
                 ("openw_protected", PROTECTED_PATH, "openw"),
                 ("openr", READ_PATH, "openr")):
             before = subscriber.snapshot() if subscriber else None
+            records = monitor.records() if subscriber else 0
             result = self.containers.loadgen(mode, path, self.s.seconds)
             self.record(key, name, float(result["ns_per_op"]))
             if subscriber:
-                subscriber.wait_quiet()
+                subscriber.wait_settled()
+                self.records[key] = self.records.get(key, 0) + \
+                    monitor.records() - records
+                self.record_ops[key] = self.record_ops.get(key, 0) + \
+                    int(result["ops"])
             if subscriber and key == "openw_protected":
                 self.protected_account(before, subscriber.snapshot(), result)
         for key, args in (("getppid", ["getppid", self.s.seconds]),
@@ -723,7 +764,9 @@ class Suite:
         p = self.protected
         p["ops"] += ops
         p["delivered"] += delivered
-        p["lost"] += after[1] - before[1]
+        for source, count in after[3].items():
+            p["lost_sources"][source] = (p["lost_sources"].get(source, 0) +
+                                         count - before[3].get(source, 0))
         p["seconds"] += seconds
         p["rates"].append(delivered / seconds)
 
@@ -793,7 +836,7 @@ class Suite:
                 result = self.containers.loadgen(
                     "rate", RATE_PATH, rate, self.s.sustained_seconds,
                     timeout=self.s.sustained_seconds * 4 + 60)
-                sub.wait_quiet(quiet=1.0)
+                sub.wait_settled()
                 cpu = proc_cpu_seconds(pid) - cpu_before
                 after = sub.snapshot()
                 ops = int(result["ops"])
@@ -808,6 +851,9 @@ class Suite:
                     "ops": ops,
                     "delivered": delivered,
                     "lost_reported": after[1] - before[1],
+                    "lost_sources": {k: v - before[3].get(k, 0)
+                                     for k, v in after[3].items()
+                                     if v - before[3].get(k, 0)},
                     "cpu_ms_per_1000": (cpu * 1000 / (delivered / 1000)
                                         if delivered else None),
                     "notices": notices[:3],
@@ -952,6 +998,12 @@ def proc_meminfo_gib():
     return 0.0
 
 
+def lost_text(sources):
+    parts = ["%s %s" % (fmt_number(count), source)
+             for source, count in sorted(sources.items()) if count]
+    return ", ".join(parts) if parts else "none"
+
+
 def sustained_result(step):
     missing = step["ops"] - step["delivered"]
     if missing or step["lost_reported"]:
@@ -1011,11 +1063,17 @@ def report_markdown(suite, settings, started, elapsed, interference):
     if p["seconds"]:
         w("Protected writes under intactd: %s alerts/s delivered to the "
           "subscriber (median of rounds %s–%s); %s of %s operations "
-          "delivered, %s reported lost in the stream."
+          "delivered, lost in the stream: %s."
           % (fmt_number(statistics.median(p["rates"])),
              fmt_number(min(p["rates"])), fmt_number(max(p["rates"])),
              fmt_number(p["delivered"]), fmt_number(p["ops"]),
-             fmt_number(p["lost"])))
+             lost_text(p["lost_sources"])))
+    if suite.record_ops:
+        w("")
+        w("Ring buffer records intactd read per operation (from its "
+          "`intact_ring_buffer_records_total` metric): %s."
+          % ", ".join("%s %.2f" % (key, suite.records[key] / ops)
+                      for key, ops in suite.record_ops.items() if ops))
     w("")
     w("## Sustained alert rate (intactd, default buffer sizes)")
     w("")
@@ -1033,7 +1091,7 @@ def report_markdown(suite, settings, started, elapsed, interference):
         w("| %s/s | %s/s | %s | %s | %s | %s | %s | %s |"
           % (fmt_number(step["rate"]), fmt_number(step["achieved"]),
              fmt_number(step["ops"]), fmt_number(step["delivered"]),
-             fmt_number(step["lost_reported"]), sustained_result(step),
+             lost_text(step.get("lost_sources", {})), sustained_result(step),
              fmt_number(step["cpu_ms_per_1000"], digits=1), notices))
     lossless = [s["achieved"] for s in r.get("sustained", [])
                 if s["delivered"] == s["ops"] and not s["lost_reported"]]

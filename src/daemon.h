@@ -66,5 +66,8 @@ struct daemon {
 	struct daemon_stats stats;
 };
 
+/* Set a time source's next expiry and enable it for one more run. */
+int timer_rearm(sd_event_source *s, uint64_t usec);
+
 /* Handle one ring buffer record; never fails the consumer (see ring_buffer_sample_fn). */
 int daemon_record_handle(void *ctx, void *data, size_t size);

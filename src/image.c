@@ -372,7 +372,7 @@ static int on_reverify_timer(sd_event_source *s, uint64_t usec, void *userdata)
 			image_verification_request(d, c);
 		}
 	}
-	return sd_event_source_set_time(s, usec + d->config.verification_interval_sec * 1000000);
+	return timer_rearm(s, usec + d->config.verification_interval_sec * 1000000);
 }
 
 int image_verification_start(struct daemon *d)

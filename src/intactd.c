@@ -375,6 +375,16 @@ static int on_ringbuf(sd_event_source *s, int fd, uint32_t revents, void *userda
 	return 0;
 }
 
+/* Time sources fire once: set the next time and enable the source again. */
+int timer_rearm(sd_event_source *s, uint64_t usec)
+{
+	int r = sd_event_source_set_time(s, usec);
+
+	if (r < 0)
+		return r;
+	return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
+
 /* Copy the counters into the metrics server's snapshot. */
 static void metrics_refresh(struct daemon *d)
 {
@@ -409,7 +419,7 @@ static int on_stats_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
 	losses_report(d);
 	metrics_refresh(d);
-	return sd_event_source_set_time(s, usec + STATS_INTERVAL_USEC);
+	return timer_rearm(s, usec + STATS_INTERVAL_USEC);
 }
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
