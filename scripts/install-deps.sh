@@ -17,7 +17,7 @@ build_packages=(
 	clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libssl-dev
 	libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev
 	libsystemd-dev libjansson-dev
-	libyaml-dev libmicrohttpd-dev
+	libyaml-dev libmicrohttpd-dev libcap-dev
 	libarchive-dev
 	pkg-config make gcc libc6-dev
 )

@@ -26,6 +26,7 @@
 #include "intact/events.h"
 #include "log.h"
 #include "metrics.h"
+#include "privileges.h"
 #include "stream.h"
 
 #define STATS_INTERVAL_USEC (1000 * 1000)
@@ -579,6 +580,10 @@ static int daemon_setup(struct daemon *d)
 		if (r < 0)
 			return r;
 	}
+	/* Before any thread starts, so that every thread runs with what is left. */
+	r = privileges_drop();
+	if (r < 0)
+		return r;
 	r = image_verification_start(d);
 	if (r < 0)
 		return r;

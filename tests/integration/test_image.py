@@ -3,9 +3,10 @@
 Every test builds images of its own. GNU tar writes the layer tars, because
 Debian's umoci 0.4.7 leaves out the end-of-archive blocks, which intact
 rejects. This module writes the OCI layout's JSON, and ctr imports the layout
-under a name that contains the process id. Each layer holds a file naming its image, so no
-layer is shared with another image, and a test may change a layer's directory
-on the node. The shared intact-test image is never touched.
+under a name that contains the process id. The base layer holds a random
+marker file, so no snapshot is shared with another image, and a test may
+change a layer's directory on the node. The shared intact-test image is never
+touched.
 
 intactd runs with --trust-dir pointing at a directory the test fills with
 public keys and manifests made by intactctl seal. Containers run detached
@@ -26,6 +27,7 @@ import stat
 import subprocess
 import tempfile
 import time
+import uuid
 
 from harness import (BUILD_DIR, CONTAINER_LABEL, CONTAINER_TIMEOUT,
                      EVENT_TIMEOUT, NAMESPACE, RUN_DIR, HarnessError,
@@ -36,7 +38,7 @@ BUSYBOX_HOST_PATH = "/bin/busybox"
 BUSYBOX_APPLETS = ["sh", "cat", "ls", "sleep", "test", "readlink"]
 IMAGE_NAME_ANNOTATION = "io.kubernetes.cri.image-name"
 IMAGE_PATH_ENV = "PATH=/bin"
-# The marker file that makes every layer of every test image unique.
+# The file that makes every base layer unique.
 MARKER_PATH = "etc/intact-image"
 # Go's names for the machine, as OCI image configs use them.
 ARCHITECTURES = {"x86_64": "amd64", "aarch64": "arm64"}
@@ -72,10 +74,15 @@ def sha256_text(data):
 
 # --- Layers and OCI layouts ---
 
-def base_layer(marker):
-    """Return the entries of a bottom layer with a static busybox and sh."""
+def base_layer(hint):
+    """Return the entries of a bottom layer with a static busybox and sh.
+
+    The marker file's random content gives the layer, and every layer above
+    it, a snapshot of its own, even across runs.
+    """
     with open(BUSYBOX_HOST_PATH, "rb") as f:
         busybox = f.read()
+    marker = "%s %d %s" % (hint, os.getpid(), uuid.uuid4().hex)
     entries = [
         ("bin", "dir", 0o755),
         ("bin/busybox", "file", (busybox, 0o755)),
