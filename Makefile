@@ -32,7 +32,7 @@ BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude
 BPF_PROGS := intact
 .SECONDARY: $(BPF_PROGS:%=$(OUTPUT)/%.bpf.o)
 # Parts of the daemon with no kernel or runtime dependency: unit-tested alone.
-PURE_SRCS := src/table.c src/fspath.c src/policy.c src/cgroup_path.c src/json.c src/rules.c src/escape.c src/bundle.c src/log.c \
+PURE_SRCS := src/table.c src/fileio.c src/fspath.c src/policy.c src/cgroup_path.c src/json.c src/rules.c src/escape.c src/bundle.c src/log.c \
 	     src/pbjson.c src/framing.c src/stream.c
 PURE_SRCS += src/layer_digest.c src/manifest.c src/oci_layout.c src/verifier.c
 PURE_SRCS += src/config.c src/metrics.c

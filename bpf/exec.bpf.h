@@ -111,14 +111,7 @@ int BPF_PROG(exec__sched_process_exec, struct task_struct *task, pid_t old_pid,
 	else
 		record_append_bytes(&r, &e->parent_exe, "", 0, INTACT_STR_READ_ERROR);
 
-	struct kernfs_node *kn = BPF_CORE_READ(task_cgroup(task), kn);
-	record_append_kstr(&r, &e->cgroup_name, BPF_CORE_READ(kn, name), INTACT_CGROUP_NAME_MAX);
-	kn = compat_kernfs_parent(kn);
-	if (kn)
-		record_append_kstr(&r, &e->cgroup_parent, BPF_CORE_READ(kn, name),
-				   INTACT_CGROUP_NAME_MAX);
-	else
-		record_append_bytes(&r, &e->cgroup_parent, "", 0, 0);
+	record_append_cgroup(&r, &e->cgroup_name, &e->cgroup_parent, task);
 
 	record_submit(&r);
 	counter_add(INTACT_COUNTER_EXEC_SENT);

@@ -279,14 +279,7 @@ static __always_inline void file_record_send(struct task_struct *task, struct fi
 	}
 	file_append_name(&r, &e->xattr, (const void *)p->xattr, FILE_NAME_MAX, kernel);
 
-	struct kernfs_node *kn = BPF_CORE_READ(task_cgroup(task), kn);
-	record_append_kstr(&r, &e->cgroup_name, BPF_CORE_READ(kn, name), INTACT_CGROUP_NAME_MAX);
-	kn = compat_kernfs_parent(kn);
-	if (kn)
-		record_append_kstr(&r, &e->cgroup_parent, BPF_CORE_READ(kn, name),
-				   INTACT_CGROUP_NAME_MAX);
-	else
-		record_append_bytes(&r, &e->cgroup_parent, "", 0, 0);
+	record_append_cgroup(&r, &e->cgroup_name, &e->cgroup_parent, task);
 
 	record_submit(&r);
 	counter_add(INTACT_COUNTER_FILE_SENT);

@@ -22,17 +22,8 @@
 #include <unistd.h>
 
 #include "bundle.h"
-
-static void close_fdp(int *fd)
-{
-	if (*fd >= 0)
-		(void)close(*fd);
-}
-
-static void freep(void *p)
-{
-	free(*(void **)p);
-}
+#include "cleanup.h"
+#include "fileio.h"
 
 __attribute__((format(printf, 3, 4))) static void error_set(char *err, size_t err_size,
 							    const char *fmt, ...)
@@ -300,46 +291,6 @@ int bundle_parse(const char *json, size_t len, struct bundle_meta *ret, char *er
 	return 0;
 }
 
-/* Read all of fd, refusing more than BUNDLE_CONFIG_MAX bytes. */
-static int config_read(int fd, size_t size_hint, char **ret_data, size_t *ret_len)
-{
-	char *data __attribute__((cleanup(freep))) = NULL;
-	size_t capacity = size_hint + 1, len = 0;
-
-	for (;;) {
-		ssize_t n;
-
-		if (!data || len == capacity) {
-			char *grown;
-
-			if (data)
-				capacity = capacity * 2 > BUNDLE_CONFIG_MAX + 1
-					       ? BUNDLE_CONFIG_MAX + 1
-					       : capacity * 2;
-			grown = realloc(data, capacity);
-			if (!grown)
-				return -ENOMEM;
-			data = grown;
-		}
-
-		n = read(fd, data + len, capacity - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > BUNDLE_CONFIG_MAX)
-			return -EFBIG;
-	}
-
-	*ret_data = data;
-	data = NULL;
-	*ret_len = len;
-	return 0;
-}
-
 /*
  * config.json is opened with O_NOFOLLOW: the runtime writes a regular file,
  * so a symbolic link in its place is not the runtime's doing and is
@@ -395,7 +346,7 @@ int bundle_load(const char *dir, struct bundle_meta *ret, char *err, size_t err_
 		return -EFBIG;
 	}
 
-	r = config_read(fd, (size_t)st.st_size, &data, &len);
+	r = fd_read_all(fd, BUNDLE_CONFIG_MAX, &data, &len);
 	if (r == -EFBIG) {
 		error_set(err, err_size, "%s grew past the maximum of %d bytes while being read",
 			  path, BUNDLE_CONFIG_MAX);

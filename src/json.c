@@ -40,50 +40,50 @@ static void json_close(struct json_writer *w, char bracket)
 	fputc(bracket, w->f);
 }
 
-void json_object_begin(struct json_writer *w, const char *key)
+void jsonw_object_begin(struct json_writer *w, const char *key)
 {
 	json_open(w, key, '{');
 }
 
-void json_object_end(struct json_writer *w)
+void jsonw_object_end(struct json_writer *w)
 {
 	json_close(w, '}');
 }
 
-void json_array_begin(struct json_writer *w, const char *key)
+void jsonw_array_begin(struct json_writer *w, const char *key)
 {
 	json_open(w, key, '[');
 }
 
-void json_array_end(struct json_writer *w)
+void jsonw_array_end(struct json_writer *w)
 {
 	json_close(w, ']');
 }
 
-void json_string(struct json_writer *w, const char *key, const char *s, size_t len)
+void jsonw_string(struct json_writer *w, const char *key, const char *s, size_t len)
 {
 	json_member(w, key);
 	json_escape_write(w->f, s, len);
 }
 
-void json_cstring(struct json_writer *w, const char *key, const char *s)
+void jsonw_cstring(struct json_writer *w, const char *key, const char *s)
 {
-	json_string(w, key, s, strlen(s));
+	jsonw_string(w, key, s, strlen(s));
 }
 
-void json_uint(struct json_writer *w, const char *key, uint64_t value)
+void jsonw_uint(struct json_writer *w, const char *key, uint64_t value)
 {
 	json_member(w, key);
 	fprintf(w->f, "%" PRIu64, value);
 }
 
-void json_int(struct json_writer *w, const char *key, int64_t value)
+void jsonw_int(struct json_writer *w, const char *key, int64_t value)
 {
 	json_member(w, key);
 	fprintf(w->f, "%" PRId64, value);
 }
 
-void json_bool(struct json_writer *w, const char *key, bool value)
+void jsonw_bool(struct json_writer *w, const char *key, bool value)
 {
 	json_member(w, key);
 	fputs(value ? "true" : "false", w->f);

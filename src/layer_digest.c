@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "layer_digest.h"
 
 /* Large reads keep the per-call overhead well below the cost of SHA-256. */
@@ -30,22 +31,6 @@
 #define HARDLINK_HOPS_MAX 32
 
 static const char *const recorded_xattrs[] = {"security.capability"};
-
-static void freep(void *p)
-{
-	free(*(void **)p);
-}
-
-static void close_fdp(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-}
-
-static void md_ctx_freep(EVP_MD_CTX **ctx)
-{
-	EVP_MD_CTX_free(*ctx);
-}
 
 static void archive_freep(struct archive **a)
 {

@@ -15,26 +15,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "manifest.h"
 
 /* Ed25519 signatures have a fixed size (RFC 8032, section 5.1.6). */
 #define ED25519_SIGNATURE_SIZE 64
-
-static void freep(void *p)
-{
-	free(*(void **)p);
-}
-
-static void close_fdp(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-}
-
-static void md_ctx_freep(EVP_MD_CTX **ctx)
-{
-	EVP_MD_CTX_free(*ctx);
-}
 
 static void bio_freep(BIO **bio)
 {
@@ -64,53 +49,9 @@ static const char *openssl_error(void)
 	return text;
 }
 
-int file_read_all(const char *path, size_t max, char **ret_data, size_t *ret_len)
-{
-	int fd __attribute__((cleanup(close_fdp))) = -1;
-	char *data __attribute__((cleanup(freep))) = NULL;
-	struct stat st;
-	size_t len = 0;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode))
-		return -EINVAL;
-	if ((uint64_t)st.st_size > max)
-		return -EFBIG;
-	/* Room for one byte more than the size detects a file that grew since fstat(). */
-	data = malloc((size_t)st.st_size + 2);
-	if (!data)
-		return -ENOMEM;
-	for (;;) {
-		ssize_t n = read(fd, data + len, (size_t)st.st_size + 1 - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > (size_t)st.st_size)
-			return -EFBIG;
-	}
-	data[len] = '\0';
-	*ret_data = data;
-	data = NULL;
-	*ret_len = len;
-	return 0;
-}
-
 /* --- Building and writing --- */
 
-/*
- * A new JSON string, NULL when s is not valid UTF-8. intact's own JSON
- * writer (json.h) defines a json_string() that shadows jansson's at link
- * time, so the constructor used here is json_stringn().
- */
+/* A new JSON string, NULL when s is not valid UTF-8. */
 static json_t *json_text(const char *s)
 {
 	return json_stringn(s, strlen(s));

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fileio.h"
 #include "layer_digest.h"
 
 #define MANIFEST_SCHEMA_VERSION 1
@@ -84,13 +85,6 @@ void manifest_differences_free(struct manifest_difference *list, size_t n);
 int manifest_layer_compare(const struct manifest_layer *layer, const struct layer_digest *d,
 			   size_t max_listed, struct manifest_difference **ret_list,
 			   size_t *ret_n_listed, size_t *ret_count);
-
-/*
- * Read a whole regular file of at most max bytes (a NUL follows the data).
- * Returns 0, -EFBIG beyond max, -EINVAL for a file that is not regular, or
- * another negative errno.
- */
-int file_read_all(const char *path, size_t max, char **ret_data, size_t *ret_len);
 
 /* Load a PEM key: ECDSA P-256 or Ed25519. Returns 0, or -EINVAL with the reason in err. */
 int key_load_private(const char *path, EVP_PKEY **ret, char *err, size_t err_size);

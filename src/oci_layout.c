@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cleanup.h"
+#include "fileio.h"
 #include "oci_layout.h"
 
 #define BLOB_READ_SIZE (1024 * 1024)
@@ -36,22 +38,6 @@ static const char *const layer_media_types[] = {
     "application/vnd.docker.image.rootfs.diff.tar.gzip",
     "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
 };
-
-static void freep(void *p)
-{
-	free(*(void **)p);
-}
-
-static void close_fdp(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-}
-
-static void md_ctx_freep(EVP_MD_CTX **ctx)
-{
-	EVP_MD_CTX_free(*ctx);
-}
 
 __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t err_size, const char *fmt,
 						      ...)
@@ -191,26 +177,17 @@ static int blob_open(struct layout *l, const char *digest, int64_t size, const c
 
 static int fd_json_load(struct layout *l, int fd, const char *what, json_t **ret)
 {
-	char *data __attribute__((cleanup(freep))) = malloc(OCI_JSON_SIZE_MAX + 1);
+	char *data __attribute__((cleanup(freep))) = NULL;
 	json_error_t jerr;
 	size_t len = 0;
+	int r;
 
-	if (!data)
-		return -ENOMEM;
-	for (;;) {
-		ssize_t n = read(fd, data + len, OCI_JSON_SIZE_MAX + 1 - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > OCI_JSON_SIZE_MAX)
-			return fail(l->err, l->err_size, "the %s is larger than %d bytes", what,
-				    OCI_JSON_SIZE_MAX);
-	}
+	r = fd_read_all(fd, OCI_JSON_SIZE_MAX, &data, &len);
+	if (r == -EFBIG)
+		return fail(l->err, l->err_size, "the %s is larger than %d bytes", what,
+			    OCI_JSON_SIZE_MAX);
+	if (r < 0)
+		return r;
 	*ret = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!*ret)
 		return fail(l->err, l->err_size, "the %s is not valid JSON: line %d: %s", what,

@@ -68,11 +68,11 @@ static void floating_write(struct json_writer *w, const char *key, double value,
 	char text[40];
 
 	if (isnan(value)) {
-		json_cstring(w, key, "NaN");
+		jsonw_cstring(w, key, "NaN");
 		return;
 	}
 	if (isinf(value)) {
-		json_cstring(w, key, value > 0 ? "Infinity" : "-Infinity");
+		jsonw_cstring(w, key, value > 0 ? "Infinity" : "-Infinity");
 		return;
 	}
 	for (int precision = 1; precision <= 17; precision++) {
@@ -123,7 +123,7 @@ static int timestamp_write(struct json_writer *w, const char *key, const Protobu
 	}
 	snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02d%sZ", tm.tm_year + 1900,
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, fraction);
-	json_cstring(w, key, text);
+	jsonw_cstring(w, key, text);
 	return 0;
 }
 
@@ -134,9 +134,9 @@ static void enum_write(struct json_writer *w, const char *key, const ProtobufCEn
 
 	/* The mapping prints a value that has no name as its number. */
 	if (v)
-		json_cstring(w, key, v->name);
+		jsonw_cstring(w, key, v->name);
 	else
-		json_int(w, key, value);
+		jsonw_int(w, key, value);
 }
 
 /* Writes the single value at member, a field of type field->type. */
@@ -149,23 +149,23 @@ static int value_write(struct json_writer *w, const char *key,
 	case PROTOBUF_C_TYPE_INT32:
 	case PROTOBUF_C_TYPE_SINT32:
 	case PROTOBUF_C_TYPE_SFIXED32:
-		json_int(w, key, *(const int32_t *)member);
+		jsonw_int(w, key, *(const int32_t *)member);
 		return 0;
 	case PROTOBUF_C_TYPE_UINT32:
 	case PROTOBUF_C_TYPE_FIXED32:
-		json_uint(w, key, *(const uint32_t *)member);
+		jsonw_uint(w, key, *(const uint32_t *)member);
 		return 0;
 	/* 64-bit integers are strings, since JSON readers often parse numbers as doubles. */
 	case PROTOBUF_C_TYPE_INT64:
 	case PROTOBUF_C_TYPE_SINT64:
 	case PROTOBUF_C_TYPE_SFIXED64:
 		snprintf(text, sizeof(text), "%" PRId64, *(const int64_t *)member);
-		json_cstring(w, key, text);
+		jsonw_cstring(w, key, text);
 		return 0;
 	case PROTOBUF_C_TYPE_UINT64:
 	case PROTOBUF_C_TYPE_FIXED64:
 		snprintf(text, sizeof(text), "%" PRIu64, *(const uint64_t *)member);
-		json_cstring(w, key, text);
+		jsonw_cstring(w, key, text);
 		return 0;
 	case PROTOBUF_C_TYPE_FLOAT:
 		floating_write(w, key, *(const float *)member, true);
@@ -174,7 +174,7 @@ static int value_write(struct json_writer *w, const char *key,
 		floating_write(w, key, *(const double *)member, false);
 		return 0;
 	case PROTOBUF_C_TYPE_BOOL:
-		json_bool(w, key, *(const protobuf_c_boolean *)member);
+		jsonw_bool(w, key, *(const protobuf_c_boolean *)member);
 		return 0;
 	case PROTOBUF_C_TYPE_ENUM:
 		enum_write(w, key, field->descriptor, *(const int *)member);
@@ -182,7 +182,7 @@ static int value_write(struct json_writer *w, const char *key,
 	case PROTOBUF_C_TYPE_STRING: {
 		const char *s = *(const char *const *)member;
 
-		json_cstring(w, key, s ? s : "");
+		jsonw_cstring(w, key, s ? s : "");
 		return 0;
 	}
 	case PROTOBUF_C_TYPE_BYTES:
@@ -197,8 +197,8 @@ static int value_write(struct json_writer *w, const char *key,
 
 			if (r < 0)
 				return r;
-			json_object_begin(w, key);
-			json_object_end(w);
+			jsonw_object_begin(w, key);
+			jsonw_object_end(w);
 			return 0;
 		}
 		return message_write(w, key, sub);
@@ -252,13 +252,13 @@ static int repeated_write(struct json_writer *w, const ProtobufCFieldDescriptor 
 	r = open_check(w);
 	if (r < 0)
 		return r;
-	json_array_begin(w, field->name);
+	jsonw_array_begin(w, field->name);
 	for (size_t i = 0; i < count && array; i++) {
 		r = value_write(w, NULL, field, array + i * size);
 		if (r < 0)
 			return r;
 	}
-	json_array_end(w);
+	jsonw_array_end(w);
 	return 0;
 }
 
@@ -297,7 +297,7 @@ static int message_write(struct json_writer *w, const char *key, const ProtobufC
 	r = open_check(w);
 	if (r < 0)
 		return r;
-	json_object_begin(w, key);
+	jsonw_object_begin(w, key);
 	for (unsigned i = 0; i < desc->n_fields; i++) {
 		const ProtobufCFieldDescriptor *field = &desc->fields[i];
 
@@ -311,7 +311,7 @@ static int message_write(struct json_writer *w, const char *key, const ProtobufC
 		if (r < 0)
 			return r;
 	}
-	json_object_end(w);
+	jsonw_object_end(w);
 	return 0;
 }
 

@@ -19,6 +19,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "verifier.h"
 
 /* From the kernel's include/uapi/linux/ioprio.h; glibc has no wrapper. */
@@ -86,11 +87,6 @@ struct verifier {
 	struct verifier_rejection *rejections;
 	size_t n_rejections;
 };
-
-static void freep(void *p)
-{
-	free(*(void **)p);
-}
 
 const char *verdict_outcome_name(enum verdict_outcome outcome)
 {

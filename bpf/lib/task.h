@@ -8,6 +8,7 @@
 
 #include "compat.h"
 #include "maps.h"
+#include "record.h"
 
 static __always_inline __u32 task_mntns_inum(struct task_struct *task)
 {
@@ -74,4 +75,22 @@ static __always_inline void task_fill(struct intact_task *t, struct task_struct 
 	t->cgroup_id = BPF_CORE_READ(cgroup, kn, id);
 	t->mntns_inum = task_mntns_inum(task);
 	BPF_CORE_READ_STR_INTO(&t->comm, task, comm);
+}
+
+/*
+ * Append the names of the task's cgroup and of its parent: with them user
+ * space knows the container even when the task is gone before it looks.
+ */
+static __always_inline void record_append_cgroup(struct record *r, struct intact_str *name,
+						 struct intact_str *parent,
+						 struct task_struct *task)
+{
+	struct kernfs_node *kn = BPF_CORE_READ(task_cgroup(task), kn);
+
+	record_append_kstr(r, name, BPF_CORE_READ(kn, name), INTACT_CGROUP_NAME_MAX);
+	kn = compat_kernfs_parent(kn);
+	if (kn)
+		record_append_kstr(r, parent, BPF_CORE_READ(kn, name), INTACT_CGROUP_NAME_MAX);
+	else
+		record_append_bytes(r, parent, "", 0, 0);
 }

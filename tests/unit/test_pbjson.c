@@ -402,10 +402,10 @@ TEST(pbjson_member_key)
 
 	lost.source = "subscriber_queue";
 	json_writer_init(&w, f);
-	json_object_begin(&w, NULL);
-	json_cstring(&w, "kind", "x");
+	jsonw_object_begin(&w, NULL);
+	jsonw_cstring(&w, "kind", "x");
 	CHECK_INT_EQ(pbjson_write(&w, "lost", (const ProtobufCMessage *)&lost), 0);
-	json_object_end(&w);
+	jsonw_object_end(&w);
 	fclose(f);
 	CHECK_STR_EQ(text, "{\"kind\":\"x\",\"lost\":{\"source\":\"subscriber_queue\","
 			   "\"count\":\"0\",\"total\":\"0\"}}");
