@@ -42,8 +42,8 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 
-	printf("bytes=%" PRIu64 " entries=%zu errors=%zu seconds=%.6f digest=%s\n",
-	       d->bytes_hashed, d->n_entries, d->n_errors, seconds, d->digest);
+	printf("bytes=%" PRIu64 " entries=%zu errors=%zu seconds=%.6f digest=%s\n", d->bytes_hashed,
+	       d->n_entries, d->n_errors, seconds, d->digest);
 	layer_digest_free(d);
 	return EXIT_SUCCESS;
 }

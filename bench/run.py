@@ -75,7 +75,7 @@ AUDIT_RULES = [
      "-F", "perm=wa", "-k", "intact_write"],
 ]
 # The kernel's default backlog (64 records) overflows within milliseconds
-# under these loads; 8192 is what Debian's own audit.rules sets.
+# under these loads. Debian's /etc/audit/rules.d/audit.rules sets 8192 too.
 AUDIT_BACKLOG = "8192"
 
 
@@ -112,8 +112,8 @@ class Settings:
         self.startup_repeats = 1 if q else 3
         self.latency_seconds = 3 if q else 10
         self.latency_rate = 1000
-        # Event rates tried in the sustained test, lowest first; the test
-        # stops at the first rate with a loss.
+        # Event rates tried in the sustained test, lowest first. The test
+        # stops at the first rate with a loss or that the generator misses.
         self.sustained_rates = [12500, 25000, 50000, 100000, 200000]
 
     def describe(self):
@@ -177,7 +177,7 @@ def wait_for_text(path, text, process, timeout=READY_TIMEOUT):
 
 
 def free_port():
-    """A TCP port on 127.0.0.1 that is free now (the caller binds it soon after)."""
+    """Find a TCP port on 127.0.0.1 that is free now, for a server started next."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -187,7 +187,8 @@ def proc_cpu_seconds(pid):
     """utime + stime of a process, from /proc/PID/stat."""
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    # fields[0] is the state, field 3 of stat(5); utime and stime are 14 and 15.
+    # fields[0] is field 3 of stat(5), the state, so utime (14) and stime
+    # (15) are fields[11] and fields[12].
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -253,12 +254,14 @@ def image_ensure(work_dir):
     if labels is not None and labels.get(INPUTS_LABEL) == digest:
         return
     log("building image %s" % IMAGE_REF)
+
     layout = os.path.join(work_dir, "oci")
     bundle = os.path.join(work_dir, "bundle")
     image = layout + ":latest"
     run(["umoci", "init", "--layout", layout])
     run(["umoci", "new", "--image", image])
     run(["umoci", "unpack", "--image", image, bundle])
+
     rootfs = os.path.join(bundle, "rootfs")
     for directory in ("bench", "etc", "proc", "sys", "dev", "run"):
         os.makedirs(os.path.join(rootfs, directory), exist_ok=True)
@@ -268,14 +271,17 @@ def image_ensure(work_dir):
     os.chmod(os.path.join(rootfs, "bench", "loadgen"), 0o755)
     with open(os.path.join(rootfs, "etc", "passwd"), "w") as f:
         f.write("root:x:0:0:root:/:/bench/loadgen\n")
+
     run(["umoci", "repack", "--image", image, bundle])
     run(["umoci", "config", "--image", image, "--config.cmd", "/bench/loadgen",
          "--config.workingdir", "/"])
     run(["umoci", "gc", "--layout", layout])
+
     archive = os.path.join(work_dir, "image.tar")
     with tarfile.open(archive, "w") as tar:
         for entry in sorted(os.listdir(layout)):
             tar.add(os.path.join(layout, entry), arcname=entry)
+
     if labels is not None:
         ctr("image", "rm", IMAGE_REF)
     ctr("image", "import", "--base-name", IMAGE_NAME, archive, timeout=120)
@@ -283,7 +289,8 @@ def image_ensure(work_dir):
 
 
 class Containers:
-    """Containers of this run, all removed by cleanup()."""
+    """Containers of this run: load generator runs, removed when they exit,
+    and idle containers, removed by remove_detached()."""
 
     def __init__(self):
         self.prefix = "%s%d-" % (CONTAINER_PREFIX, os.getpid())
@@ -433,7 +440,8 @@ class Subscriber:
 
 class Intactd:
     """intactd with the default policy, stdout to /dev/null, its socket in
-    the run's directory and one subscriber (intactctl events)."""
+    the run's directory, metrics on 127.0.0.1 and one subscriber
+    (intactctl events)."""
 
     name = "intactd"
 
@@ -635,12 +643,12 @@ class Redis:
             if result.stdout.strip() == "PONG":
                 return
             if self.process.poll() is not None or time.monotonic() > deadline:
-                raise BenchError("redis-server did not answer PING on "
+                raise BenchError("redis-server did not respond to PING on "
                                  "127.0.0.1:%d" % self.port)
             time.sleep(0.1)
 
     def benchmark(self, requests):
-        """Return requests per second of SET and GET, summed."""
+        """Run redis-benchmark; return requests per second by test (SET, GET)."""
         result = run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(self.port),
                       "-q", "-n", str(requests), "-t", "set,get", "-P", "1",
                       "--csv"], timeout=600)

@@ -35,6 +35,8 @@ struct image_layer {
 	uint32_t dev; /* kernel dev_t */
 	uint64_t ino;
 	char *path;
+	sd_event_source *recheck; /* a pending recheck after a host write */
+	struct daemon *daemon;
 };
 
 struct daemon {

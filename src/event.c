@@ -12,7 +12,7 @@
 
 /*
  * Memory for the event's strings and lists, carved from chunks that are all
- * freed when the event is sent; an allocation larger than a chunk gets its own.
+ * freed when the event is sent. An allocation larger than a chunk gets its own.
  */
 void *event_alloc(struct event *ev, size_t size)
 {

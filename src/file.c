@@ -97,9 +97,10 @@ static bool file_op_follows_final(const struct intact_file *e)
 }
 
 /*
- * Resolve a name: exact from the kernel when it named the file, else the
- * directory it gave joined with the name the program passed, resolved inside
- * the container's root; lexically when that fails (the directory is gone).
+ * Resolve a name. It is exact when the kernel named the file. Otherwise the
+ * directory the kernel gave is joined with the name the program passed and
+ * resolved inside the container's root, or lexically when that fails because
+ * the directory is gone.
  */
 static void file_name_resolve(struct container *c, const struct intact_file *e, const char *dir,
 			      uint16_t dir_flags, const char *arg, bool exact, bool follow_final,

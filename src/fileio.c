@@ -22,7 +22,7 @@ int fd_read_all(int fd, size_t max, char **ret_data, size_t *ret_len)
 
 		/*
 		 * Keep room for a NUL, and let the buffer reach max + 1 bytes of
-		 * data so that a file larger than max is told from one of max.
+		 * data so that a file larger than max is distinguished from one of max.
 		 */
 		if (capacity - len < 2) {
 			size_t grown_capacity = capacity ? capacity * 2 : READ_CHUNK;

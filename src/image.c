@@ -16,6 +16,8 @@
 #include "verifier.h"
 
 #define LAYERS_MAX 512
+/* How long after a host write into a layer it is hashed again. */
+#define TAMPER_RECHECK_USEC (1000 * 1000)
 
 static const char *const verdict_rules[] = {
     [VERDICT_VERIFIED] = "image_verified",
@@ -159,7 +161,7 @@ static void layer_watch_add(struct daemon *d, const char *dir)
 {
 	struct intact_layer_key key = {};
 	struct image_layer *layer;
-	uint32_t one = 1;
+	uint32_t present = 1;
 	struct stat st;
 
 	if (stat(dir, &st) < 0)
@@ -176,8 +178,8 @@ static void layer_watch_add(struct daemon *d, const char *dir)
 			    IMAGE_LAYERS_WATCHED_MAX, dir);
 		return;
 	}
-	if (bpf_map__update_elem(d->skel->maps.layer_dirs, &key, sizeof(key), &one, sizeof(one),
-				 BPF_ANY) < 0) {
+	if (bpf_map__update_elem(d->skel->maps.layer_dirs, &key, sizeof(key), &present,
+				 sizeof(present), BPF_ANY) < 0) {
 		log_warning("failed to watch layer directory %s for host writes: %m", dir);
 		return;
 	}
@@ -210,12 +212,11 @@ static bool lowerdirs_contain(const char *list, const char *dir)
 	return false;
 }
 
-void image_layer_tampered(struct daemon *d, const char *dir)
+/* Drop dir's cached digest and verify again every container that runs from it. */
+static void layer_reverify(struct daemon *d, const char *dir)
 {
 	struct table *t = &d->containers.table;
 
-	if (!d->verifier)
-		return;
 	(void)verifier_invalidate_dir(d->verifier, dir);
 	for (size_t i = 0; i < t->bucket_count; i++) {
 		for (struct table_entry *e = t->buckets[i]; e; e = e->next) {
@@ -228,6 +229,47 @@ void image_layer_tampered(struct daemon *d, const char *dir)
 			image_verification_request(d, c);
 		}
 	}
+}
+
+static int on_tamper_recheck(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct image_layer *layer = userdata;
+	struct daemon *d = layer->daemon;
+
+	layer->recheck = NULL;
+	sd_event_source_unref(s);
+	if (d->verifier)
+		layer_reverify(d, layer->path);
+	return 0;
+}
+
+void image_layer_tampered(struct daemon *d, const char *dir)
+{
+	struct image_layer *layer = NULL;
+	int r;
+
+	if (!d->verifier)
+		return;
+	(void)verifier_invalidate_dir(d->verifier, dir);
+
+	/*
+	 * The kernel reports a write when the file is opened, before the bytes
+	 * land: verify again once the writer has had time to write, or the
+	 * digest would be the old content's. One recheck at a time per layer,
+	 * however many writes come.
+	 * NOTE: a writer that holds the file open longer before writing is
+	 * caught by the periodic re-verification only.
+	 */
+	for (size_t i = 0; i < d->layer_count; i++)
+		if (strcmp(d->layers[i].path, dir) == 0)
+			layer = &d->layers[i];
+	if (!layer || layer->recheck)
+		return;
+	layer->daemon = d;
+	r = sd_event_add_time_relative(d->loop, &layer->recheck, CLOCK_MONOTONIC,
+				       TAMPER_RECHECK_USEC, 0, on_tamper_recheck, layer);
+	if (r < 0)
+		log_warning("failed to schedule the recheck of layer %s: %s", dir, strerror(-r));
 }
 
 void image_verification_request(struct daemon *d, struct container *c)
@@ -433,7 +475,9 @@ void image_verification_stop(struct daemon *d)
 {
 	verifier_free(d->verifier);
 	d->verifier = NULL;
-	for (size_t i = 0; i < d->layer_count; i++)
+	for (size_t i = 0; i < d->layer_count; i++) {
+		sd_event_source_unref(d->layers[i].recheck);
 		free(d->layers[i].path);
+	}
 	d->layer_count = 0;
 }

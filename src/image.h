@@ -31,7 +31,7 @@ void image_verification_reload(struct daemon *d);
 const char *image_layer_dir(struct daemon *d, uint32_t dev, uint64_t ino);
 
 /*
- * A host process wrote inside dir: drop its cached digest and verify again
- * every container that runs from it.
+ * A host process opened a file inside dir for writing: drop dir's cached
+ * digest, and a second later verify again every container that runs from it.
  */
 void image_layer_tampered(struct daemon *d, const char *dir);

@@ -581,12 +581,17 @@ static int daemon_setup(struct daemon *d)
 			return r;
 	}
 	/* Before any thread starts, so that every thread runs with what is left. */
-	r = privileges_drop();
+	r = privileges_drop(true);
 	if (r < 0)
 		return r;
 	r = image_verification_start(d);
 	if (r < 0)
 		return r;
+	r = privileges_drop(false);
+	if (r < 0)
+		return r;
+	log_info("dropped every capability but CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH, and "
+		 "CAP_SYS_ADMIN in the image verifier's thread");
 	if (d->config.metrics_address) {
 		struct metrics_options mo = {
 		    .address = d->config.metrics_address,

@@ -8,21 +8,23 @@
 #include "log.h"
 #include "privileges.h"
 
-static const cap_value_t kept[] = {CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH};
+/* CAP_SETPCAP stays for the first step only: the second needs it to shrink the bounding set. */
+static bool capability_kept(cap_value_t c, bool for_verifier)
+{
+	return c == CAP_SYS_PTRACE || c == CAP_DAC_READ_SEARCH ||
+	       (for_verifier && (c == CAP_SYS_ADMIN || c == CAP_SETPCAP));
+}
 
-int privileges_drop(void)
+int privileges_drop(bool for_verifier)
 {
 	cap_t caps;
 	int r = 0;
 
 	/* The bounding set first: dropping from it needs CAP_SETPCAP, given up next. */
 	for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++) {
-		bool keep = false;
-
-		for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
-			if (kept[i] == c)
-				keep = true;
-		if (!keep && cap_drop_bound(c) < 0 && errno != EINVAL) {
+		if (capability_kept(c, for_verifier) || cap_get_bound(c) != 1)
+			continue;
+		if (cap_drop_bound(c) < 0) {
 			r = -errno;
 			log_error("failed to drop capability %s from the bounding set: %s",
 				  cap_to_name(c), strerror(-r));
@@ -36,12 +38,9 @@ int privileges_drop(void)
 		return -errno;
 	for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++) {
 		cap_flag_value_t has = CAP_CLEAR;
-		bool keep = false;
 
-		for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
-			if (kept[i] == c)
-				keep = true;
-		if (keep && cap_get_flag(caps, c, CAP_PERMITTED, &has) == 0 && has == CAP_SET) {
+		if (capability_kept(c, for_verifier) &&
+		    cap_get_flag(caps, c, CAP_PERMITTED, &has) == 0 && has == CAP_SET) {
 			(void)cap_set_flag(caps, CAP_EFFECTIVE, 1, &c, CAP_SET);
 			continue;
 		}
@@ -61,6 +60,7 @@ int privileges_drop(void)
 		log_error("failed to set no_new_privs: %s", strerror(-r));
 		return r;
 	}
-	log_info("dropped every capability but CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH");
+	log_debug("dropped every capability but CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH%s",
+		  for_verifier ? " and CAP_SYS_ADMIN" : "");
 	return 0;
 }

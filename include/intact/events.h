@@ -128,7 +128,7 @@ enum intact_file_op {
 	INTACT_FILE_REMOVEXATTR,
 };
 
-/* How struct intact_file.path was obtained. */
+/* Sources of struct intact_file.path, and facts about the file. */
 #define INTACT_FILE_PATH_EXACT 0x1  /* from the struct file the operation used or made */
 #define INTACT_FILE_PATH_DIR 0x2    /* the directory path_arg is relative to: dirfd, cwd or root */
 #define INTACT_FILE_TARGET_DIR 0x4  /* likewise for target_arg */
