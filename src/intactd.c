@@ -671,6 +671,17 @@ int main(int argc, char **argv)
 	log_info("stopped: %" PRIu64 " records read, %" PRIu64 " invalid, %" PRIu64
 		 " events written",
 		 d.stats.records, d.stats.records_invalid, d.stats.events_written);
+	if (d.skel)
+		log_info("kernel side: %" PRIu64 " execs seen, %" PRIu64 " filtered; %" PRIu64
+			 " file syscalls seen, %" PRIu64 " filtered, %" PRIu64 " sent; %" PRIu64
+			 " records lost, %" PRIu64 " without room until their exit",
+			 probe_counter_read(d.skel, INTACT_COUNTER_EXEC_SEEN),
+			 probe_counter_read(d.skel, INTACT_COUNTER_EXEC_FILTERED),
+			 probe_counter_read(d.skel, INTACT_COUNTER_FILE_SEEN),
+			 probe_counter_read(d.skel, INTACT_COUNTER_FILE_FILTERED),
+			 probe_counter_read(d.skel, INTACT_COUNTER_FILE_SENT),
+			 probe_counter_read(d.skel, INTACT_COUNTER_RINGBUF_FULL),
+			 probe_counter_read(d.skel, INTACT_COUNTER_PENDING_FULL));
 	daemon_teardown(&d);
 	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
