@@ -7,7 +7,7 @@ it to bench/results/latest.md and a dated copy. bench/README.md explains the
 scenarios and how to read the figures.
 
 Environment:
-  BENCH_QUICK=1            short run (about 5 minutes instead of about 25)
+  BENCH_QUICK=1            short run (3 minutes instead of 10 on a 2-CPU VM)
   BENCH_ROUNDS             rounds of the alternating comparison
   BENCH_SECONDS            seconds of each load generator measurement
   BENCH_SUSTAINED_SECONDS  seconds of each step of the sustained rate test
@@ -1030,8 +1030,8 @@ def report_markdown(suite, settings, started, elapsed, interference):
     w("- Host: %s." % host_description())
     w("- Settings: %s; the suite took %.1f minutes." % (settings.describe(),
                                                       elapsed / 60))
-    w("- intactd: built-in default policy, stdout to /dev/null, one "
-      "subscriber (`intactctl events`) on its socket.")
+    w("- intactd: built-in default policy, stdout to /dev/null, metrics on "
+      "127.0.0.1, one subscriber (`intactctl events`) on its socket.")
     w("- auditd: %s." % (
         "unavailable: " + suite.audit_unavailable if suite.audit_unavailable
         else "Debian's auditd, exec rule and write rule (`-F perm=wa`) on "

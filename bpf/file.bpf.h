@@ -202,6 +202,71 @@ static __always_inline bool file_in_layer(struct intact_file *e, struct dentry *
 	return false;
 }
 
+struct writable_match {
+	const __u8 *data; /* the record */
+	__u32 off;	  /* of the path in it */
+	__u32 len;
+	bool found;
+};
+
+/*
+ * bpf_loop() step: whether the path lies in writable path number index, equal
+ * to it or below it. A callback is verified once, which keeps loading fast.
+ */
+static long writable_match_step(__u32 index, void *ctx)
+{
+	struct writable_match *m = ctx;
+	const struct intact_writable_path *w;
+	__u32 len;
+
+	w = bpf_map_lookup_elem(&writable_paths, &index);
+	if (!w)
+		return 1;
+	len = w->len;
+	if (len == 0 || len >= INTACT_WRITABLE_PATH_LEN || m->len < len)
+		return 0;
+	for (__u32 k = 0; k < INTACT_WRITABLE_PATH_LEN; k++) {
+		__u8 c;
+
+		if (k >= len)
+			break;
+		if (bpf_probe_read_kernel(&c, 1, m->data + ((m->off + k) & RECORD_MASK)) ||
+		    c != (__u8)w->path[k])
+			return 0;
+	}
+	if (m->len > len) {
+		__u8 c = 0;
+
+		bpf_probe_read_kernel(&c, 1, m->data + ((m->off + len) & RECORD_MASK));
+		if (c != '/')
+			return 0;
+	}
+	m->found = true;
+	return 1;
+}
+
+/*
+ * Whether a container's write through a descriptor cannot break any policy,
+ * so that it never reaches user space: a file on a mount no policy watches,
+ * or below a path every policy allows. A chmod that makes a file executable
+ * is always sent, since drift_chmod applies anywhere.
+ */
+static __always_inline bool file_write_allowed(struct record *r, const struct intact_file *e,
+					       const struct file_pending *p)
+{
+	struct writable_match m = {.data = r->data, .off = e->path.off, .len = e->path.len};
+	__u32 count = writable_count;
+
+	if (p->op == INTACT_FILE_CHMOD && (p->mode & 0111))
+		return false;
+	if (!(e->flags & INTACT_FILE_ROOT_MOUNT))
+		return !mounts_watched;
+	if (count > INTACT_WRITABLE_PATHS_MAX)
+		count = INTACT_WRITABLE_PATHS_MAX;
+	bpf_loop(count, writable_match_step, &m, 0);
+	return m.found;
+}
+
 /* Build and send the record of an operation whose arguments are in p. */
 static __always_inline void file_record_send(struct task_struct *task, struct file_pending *p,
 					     long ret)
@@ -259,6 +324,12 @@ static __always_inline void file_record_send(struct task_struct *task, struct fi
 		record_append_path(&r, &e->path, &file->f_path, &fs->root);
 		e->flags |= file_location(e, BPF_CORE_READ(file, f_path.mnt),
 					  BPF_CORE_READ(file, f_path.dentry), &fs->root, true);
+		/* Host tasks (--watch-host) are judged in user space, by their own paths. */
+		if (!kernel_layer_check(p) && e->task.mntns_inum != host_mntns_inum &&
+		    !e->path.flags && file_write_allowed(&r, e, p)) {
+			counter_add(INTACT_COUNTER_FILE_ALLOWED);
+			return;
+		}
 	} else {
 		e->flags |= INTACT_FILE_PATH_DIR;
 		e->flags |= file_append_dir(&r, e, &e->path, task, fs, p->dfd,

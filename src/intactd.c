@@ -453,6 +453,8 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 	old = d->config;
 	daemon_config_use(d, &next);
 	config_free(&old);
+	if (probe_policy_set(d->skel, &d->config) < 0)
+		log_error("the kernel keeps the writable paths of the previous configuration");
 	image_verification_reload(d);
 	log_info("configuration reloaded from %s; the socket, TLS, metrics, ring buffer and "
 		 "host watching settings apply at the next start",
@@ -537,6 +539,9 @@ static int daemon_setup(struct daemon *d)
 	if (r < 0)
 		return r;
 	r = probe_load(&d->probe_options, &d->host, &d->skel);
+	if (r < 0)
+		return r;
+	r = probe_policy_set(d->skel, &d->config);
 	if (r < 0)
 		return r;
 
@@ -673,12 +678,14 @@ int main(int argc, char **argv)
 		 d.stats.records, d.stats.records_invalid, d.stats.events_written);
 	if (d.skel)
 		log_info("kernel side: %" PRIu64 " execs seen, %" PRIu64 " filtered; %" PRIu64
-			 " file syscalls seen, %" PRIu64 " filtered, %" PRIu64 " sent; %" PRIu64
-			 " records lost, %" PRIu64 " without room until their exit",
+			 " file syscalls seen, %" PRIu64 " filtered, %" PRIu64 " allowed, %" PRIu64
+			 " sent; %" PRIu64 " records lost, %" PRIu64
+			 " without room until their exit",
 			 probe_counter_read(d.skel, INTACT_COUNTER_EXEC_SEEN),
 			 probe_counter_read(d.skel, INTACT_COUNTER_EXEC_FILTERED),
 			 probe_counter_read(d.skel, INTACT_COUNTER_FILE_SEEN),
 			 probe_counter_read(d.skel, INTACT_COUNTER_FILE_FILTERED),
+			 probe_counter_read(d.skel, INTACT_COUNTER_FILE_ALLOWED),
 			 probe_counter_read(d.skel, INTACT_COUNTER_FILE_SENT),
 			 probe_counter_read(d.skel, INTACT_COUNTER_RINGBUF_FULL),
 			 probe_counter_read(d.skel, INTACT_COUNTER_PENDING_FULL));

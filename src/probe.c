@@ -16,6 +16,7 @@
 #include "intact.skel.h"
 #include "intact/events.h"
 #include "log.h"
+#include "config.h"
 #include "probe.h"
 
 #define BTF_VMLINUX "/sys/kernel/btf/vmlinux"
@@ -244,6 +245,55 @@ fail:
 void probe_unload(struct intact_bpf *skel)
 {
 	intact_bpf__destroy(skel);
+}
+
+static bool writable_in(const struct write_policy *w, const char *path)
+{
+	for (size_t i = 0; i < w->writable_count; i++)
+		if (strcmp(w->writable[i], path) == 0)
+			return true;
+	return false;
+}
+
+int probe_policy_set(struct intact_bpf *skel, const struct config *cfg)
+{
+	const struct write_policy *base = &cfg->policy.write;
+	bool mounts_watched = cfg->policy.watched_mounts_count > 0;
+	uint32_t count = 0;
+
+	for (size_t i = 0; i < cfg->overrides_count; i++)
+		if (cfg->overrides[i].policy.watched_mounts_count > 0)
+			mounts_watched = true;
+
+	/* Only the paths every policy allows: the kernel knows no image or namespace. */
+	for (size_t i = 0; i < base->writable_count && count < INTACT_WRITABLE_PATHS_MAX; i++) {
+		struct intact_writable_path w = {};
+		const char *path = base->writable[i];
+		bool everywhere = true;
+		size_t len = strlen(path);
+		int r;
+
+		for (size_t j = 0; j < cfg->overrides_count; j++)
+			if (!writable_in(&cfg->overrides[j].policy.write, path))
+				everywhere = false;
+		while (len > 1 && path[len - 1] == '/')
+			len--;
+		if (!everywhere || len >= INTACT_WRITABLE_PATH_LEN)
+			continue;
+		memcpy(w.path, path, len);
+		w.len = (uint32_t)len;
+		r = bpf_map__update_elem(skel->maps.writable_paths, &count, sizeof(count), &w,
+					 sizeof(w), BPF_ANY);
+		if (r < 0) {
+			log_error("failed to give the kernel the writable path %s: %s", path,
+				  strerror(-r));
+			return r;
+		}
+		count++;
+	}
+	skel->bss->writable_count = count;
+	skel->bss->mounts_watched = mounts_watched;
+	return 0;
 }
 
 uint64_t probe_counter_read(struct intact_bpf *skel, unsigned int counter)

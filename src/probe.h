@@ -29,5 +29,14 @@ int probe_load(const struct probe_options *opts, const struct probe_host *host,
 
 void probe_unload(struct intact_bpf *skel);
 
+struct config;
+
+/*
+ * Tell the kernel which container writes no policy of cfg can flag, so that
+ * it drops them: paths writable in every policy, and other mounts when no
+ * policy watches one. Call again after a reload.
+ */
+int probe_policy_set(struct intact_bpf *skel, const struct config *cfg);
+
 /* Sum a per-CPU counter (enum intact_counter) over all CPUs. */
 uint64_t probe_counter_read(struct intact_bpf *skel, unsigned int counter);

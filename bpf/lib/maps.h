@@ -75,6 +75,18 @@ struct {
 /* Set by intactd once layer_dirs has entries, so host writes cost nothing before. */
 volatile __u32 layer_watch = 0;
 
+/* Writable paths common to every policy; writable_count of them are set. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, INTACT_WRITABLE_PATHS_MAX);
+	__type(key, __u32);
+	__type(value, struct intact_writable_path);
+} writable_paths SEC(".maps");
+
+volatile __u32 writable_count = 0;
+/* Set when some policy watches a mount other than the root filesystem. */
+volatile __u32 mounts_watched = 0;
+
 static __always_inline void counter_add(enum intact_counter counter)
 {
 	__u32 key = counter;

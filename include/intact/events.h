@@ -165,6 +165,18 @@ struct intact_file {
 	struct intact_str cgroup_parent;
 };
 
+/*
+ * A root filesystem path where every policy allows writes: the kernel drops
+ * writes through a descriptor below it before they reach user space.
+ */
+#define INTACT_WRITABLE_PATHS_MAX 16
+#define INTACT_WRITABLE_PATH_LEN 64
+
+struct intact_writable_path {
+	__u32 len; /* without a trailing '/' */
+	char path[INTACT_WRITABLE_PATH_LEN];
+};
+
 /* A directory watched for host writes: an image's lower layer. */
 struct intact_layer_key {
 	__u64 ino;
@@ -184,6 +196,7 @@ enum intact_counter {
 	INTACT_COUNTER_FILE_FILTERED,	/* not watched, or no write intent: never sent */
 	INTACT_COUNTER_FILE_SENT,
 	INTACT_COUNTER_PENDING_FULL, /* a syscall's arguments found no room until its exit */
+	INTACT_COUNTER_FILE_ALLOWED, /* writes every policy allows, dropped in the kernel */
 	INTACT_COUNTER_MAX,
 };
 
