@@ -65,6 +65,7 @@ struct daemon {
 	bool no_socket;
 	int64_t realtime_minus_boottime_ns;
 	FILE *out;
+	bool out_pending; /* events written to out since its last flush */
 	struct daemon_stats stats;
 };
 

@@ -201,9 +201,9 @@ void event_send(struct daemon *d, struct event *ev)
 	for (size_t i = 0; i < ev->msg.n_rules; i++)
 		metrics_snapshot_event_count(&d->metrics_snapshot, ev->msg.event, ev->msg.rules[i]);
 	if (d->config.stdout_json) {
+		/* Flushed once per loop iteration, see daemon_output_flush(). */
 		r = pbjson_fprint_line(d->out, &ev->msg.base);
-		if (r == 0 && fflush(d->out) != 0)
-			r = -errno;
+		d->out_pending = true;
 		if (r < 0)
 			log_error("failed to write event %" PRIu64 ": %s", ev->msg.seq,
 				  strerror(-r));

@@ -376,6 +376,22 @@ static int on_ringbuf(sd_event_source *s, int fd, uint32_t revents, void *userda
 	return 0;
 }
 
+/*
+ * Flush the JSON output after each loop iteration that wrote events, so a
+ * burst read from the ring buffer costs one write, not one per event.
+ */
+static int on_output_flush(sd_event_source *s, void *userdata)
+{
+	struct daemon *d = userdata;
+
+	if (!d->out_pending)
+		return 0;
+	d->out_pending = false;
+	if (fflush(d->out) != 0)
+		log_error("failed to write events to standard output: %m");
+	return 0;
+}
+
 /* Time sources fire once: set the next time and enable the source again. */
 int timer_rearm(sd_event_source *s, uint64_t usec)
 {
@@ -609,6 +625,9 @@ static int daemon_setup(struct daemon *d)
 			return r;
 		log_info("serving metrics on http://%s/metrics", d->config.metrics_address);
 	}
+	r = sd_event_add_post(d->loop, NULL, on_output_flush, d);
+	if (r < 0)
+		return r;
 	r = sd_event_add_io(d->loop, NULL, ring_buffer__epoll_fd(d->ringbuf), EPOLLIN, on_ringbuf,
 			    d);
 	if (r < 0)
@@ -670,6 +689,7 @@ int main(int argc, char **argv)
 	if (r < 0)
 		log_error("event loop failed: %s", strerror(-r));
 	(void)sd_notify(0, "STOPPING=1");
+	(void)fflush(d.out);
 	if (d.stream && stream_server_shutdown(d.stream) < 0)
 		log_warning("some subscribers did not take all their events before the shutdown "
 			    "timeout");
