@@ -304,10 +304,10 @@ int file_record_handle(struct daemon *d, const struct intact_file *e, size_t siz
 	    e->flags & INTACT_FILE_IO_URING ? "io_uring" : (char *)syscall_name(e->syscall);
 	f->path = event_text(&ev, path.path, strlen(path.path), &f->path_bytes);
 	f->path_truncated = path.truncated;
-	f->path_arg = event_text(&ev, path_arg, path_arg_len, NULL);
+	f->path_arg = event_text(&ev, path_arg, path_arg_len, &f->path_arg_bytes);
 	if (has_target)
 		f->target = event_text(&ev, target.path, strlen(target.path), &f->target_bytes);
-	f->target_arg = event_text(&ev, target_arg, target_arg_len, NULL);
+	f->target_arg = event_text(&ev, target_arg, target_arg_len, &f->target_arg_bytes);
 	f->flags = e->open_flags;
 	f->mode = e->mode;
 	if (e->op == INTACT_FILE_CHOWN) {

@@ -8,7 +8,10 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <grp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +73,8 @@ static void usage(FILE *f)
 		"  --no-socket            serve no event stream, print events only\n"
 		"  --tls-listen HOST:PORT also serve the stream over TLS 1.3 (needs --tls-cert,\n"
 		"                         --tls-key and --tls-ca; client certificates required)\n"
+		"  --trust-dir DIR        verify images against DIR/keys/*.pem and\n"
+		"                         DIR/manifests/ (default /etc/intact/trust)\n"
 		"  --metrics-address HOST:PORT\n"
 		"                         serve Prometheus metrics on /metrics and /healthz\n"
 		"  --ringbuf-size BYTES   kernel ring buffer size, a power of two (default "
@@ -77,6 +82,7 @@ static void usage(FILE *f)
 		"  --node-name NAME       node name in events (default: the host name)\n"
 		"  -v, --verbose          log debug messages\n"
 		"  -h, --help             show this help\n"
+		"  --version              show the version\n"
 		"Options given here override the configuration file.\n");
 }
 
@@ -111,6 +117,7 @@ static int cli_parse(int argc, char **argv, struct cli *ret)
 		OPT_TLS_CA,
 		OPT_METRICS_ADDRESS,
 		OPT_TRUST_DIR,
+		OPT_VERSION,
 	};
 	static const struct option options[] = {
 	    {"config", required_argument, NULL, OPT_CONFIG},
@@ -130,6 +137,7 @@ static int cli_parse(int argc, char **argv, struct cli *ret)
 	    {"node-name", required_argument, NULL, OPT_NODE_NAME},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, OPT_VERSION},
 	    {},
 	};
 	int c;
@@ -199,6 +207,9 @@ static int cli_parse(int argc, char **argv, struct cli *ret)
 		case 'h':
 			usage(stdout);
 			exit(EXIT_SUCCESS);
+		case OPT_VERSION:
+			printf("intactd %s\n", INTACT_VERSION);
+			exit(EXIT_SUCCESS);
 		default:
 			usage(stderr);
 			return -EINVAL;
@@ -247,6 +258,44 @@ static void cli_apply(const struct cli *options, struct config *cfg)
 		cfg->log_level = LOG_LEVEL_DEBUG;
 }
 
+/*
+ * Check what the configuration file cannot: values from the command line,
+ * and whether named things exist, so that --check-config and the start agree.
+ */
+static int config_check_runtime(const struct config *cfg)
+{
+	size_t sun_path_size = sizeof(((struct sockaddr_un *)0)->sun_path);
+	char host[256];
+	const char *port;
+	struct stat st;
+
+	if (cfg->socket_enabled && strlen(cfg->socket_path) >= sun_path_size) {
+		log_error("invalid socket path %s: longer than %zu bytes", cfg->socket_path,
+			  sun_path_size - 1);
+		return -EINVAL;
+	}
+	if (cfg->socket_enabled && cfg->socket_group && !getgrnam(cfg->socket_group)) {
+		char *end;
+
+		(void)strtoul(cfg->socket_group, &end, 10);
+		if (*end || end == cfg->socket_group) {
+			log_error("group %s of the event socket not found", cfg->socket_group);
+			return -ENOENT;
+		}
+	}
+	if (cfg->metrics_address &&
+	    stream_address_split(cfg->metrics_address, host, sizeof(host), &port) < 0) {
+		log_error("invalid metrics address %s: expected HOST:PORT or [ADDRESS]:PORT",
+			  cfg->metrics_address);
+		return -EINVAL;
+	}
+	if (cfg->trust_directory && stat(cfg->trust_directory, &st) == 0 && !S_ISDIR(st.st_mode)) {
+		log_error("invalid trust directory %s: not a directory", cfg->trust_directory);
+		return -ENOTDIR;
+	}
+	return 0;
+}
+
 /* Read the configuration file and the command line into cfg; log why when it fails. */
 static int config_read(const struct cli *options, struct config *cfg)
 {
@@ -261,6 +310,11 @@ static int config_read(const struct cli *options, struct config *cfg)
 		return r;
 	}
 	cli_apply(options, cfg);
+	r = config_check_runtime(cfg);
+	if (r < 0) {
+		config_free(cfg);
+		return r;
+	}
 	return 0;
 }
 
@@ -665,6 +719,11 @@ int main(int argc, char **argv)
 	if (config_read(&cli, &cfg) < 0)
 		return EXIT_FAILURE;
 	if (cli.check_config) {
+		struct stat st;
+
+		if (cfg.trust_directory && stat(cfg.trust_directory, &st) < 0)
+			log_warning("trust directory %s not found: images will not be verified",
+				    cfg.trust_directory);
 		printf("configuration OK: %s\n", cfg.path ? cfg.path : "built-in defaults");
 		config_free(&cfg);
 		return EXIT_SUCCESS;

@@ -171,7 +171,7 @@ TEST(pbjson_file_event)
 		   "\"mount\":{\"id\":31,\"fs_type\":\"overlay\",\"path\":\"/\","
 		   "\"read_only\":false,\"root\":true},"
 		   "\"upper_layer\":true,\"xattr\":\"\",\"layer\":\"\",\"path_bytes\":\"L3RtcC+A\","
-		   "\"target_bytes\":\"\"}}");
+		   "\"target_bytes\":\"\",\"path_arg_bytes\":\"\",\"target_arg_bytes\":\"\"}}");
 }
 
 TEST(pbjson_lost_event)
