@@ -66,6 +66,7 @@ struct daemon {
 	int64_t realtime_minus_boottime_ns;
 	FILE *out;
 	bool out_pending; /* events written to out since its last flush */
+	bool journal;	  /* also log events that match a rule to the journal */
 	struct daemon_stats stats;
 };
 

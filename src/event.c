@@ -3,6 +3,8 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
+#include <systemd/sd-journal.h>
 
 #include "escape.h"
 #include "event.h"
@@ -189,6 +191,37 @@ void event_process_set(struct event *ev, Intact__V1__Process *p, const struct in
 	}
 }
 
+static const char *text_or_empty(const char *s)
+{
+	return s ? s : "";
+}
+
+/*
+ * Log an event that matched a rule to the journal, with its facts as fields
+ * (INTACT_RULE, CONTAINER_ID, POD_NAME, ...) so that journalctl can select
+ * on them, e.g. "journalctl INTACT_RULE=shell_in_container".
+ */
+static void event_journal_send(const struct event *ev)
+{
+	const Intact__V1__Event *m = &ev->msg;
+	const Intact__V1__Container *c = m->container;
+	const Intact__V1__Process *p = m->process;
+	const Intact__V1__File *f = m->file;
+	const char *pod = c && c->pod ? text_or_empty(c->pod->name) : "";
+	const char *pod_ns = c && c->pod ? text_or_empty(c->pod->namespace_) : "";
+	const char *container = c ? text_or_empty(c->id) : "";
+	const char *exe = p ? text_or_empty(p->exe) : "";
+	const char *path = f ? text_or_empty(f->path) : "";
+
+	(void)sd_journal_send("MESSAGE=%s: %s in container %s%s%s%s%s", m->rules[0], m->event,
+			      container[0] ? container : "(host)", exe[0] ? ", " : "", exe,
+			      path[0] ? ", " : "", path, "PRIORITY=%d", LOG_WARNING,
+			      "INTACT_EVENT=%s", m->event, "INTACT_RULE=%s", m->rules[0],
+			      "INTACT_SEQ=%" PRIu64, m->seq, "CONTAINER_ID=%s", container,
+			      "POD_NAME=%s", pod, "POD_NAMESPACE=%s", pod_ns, "PROCESS_PID=%u",
+			      p ? p->pid : 0, "PROCESS_EXE=%s", exe, "FILE_PATH=%s", path, NULL);
+}
+
 void event_send(struct daemon *d, struct event *ev)
 {
 	int r;
@@ -201,7 +234,7 @@ void event_send(struct daemon *d, struct event *ev)
 	for (size_t i = 0; i < ev->msg.n_rules; i++)
 		metrics_snapshot_event_count(&d->metrics_snapshot, ev->msg.event, ev->msg.rules[i]);
 	if (d->config.stdout_json) {
-		/* Flushed once per loop iteration, see daemon_output_flush(). */
+		/* Flushed once per loop iteration, see on_output_flush(). */
 		r = pbjson_fprint_line(d->out, &ev->msg.base);
 		d->out_pending = true;
 		if (r < 0)
@@ -212,6 +245,8 @@ void event_send(struct daemon *d, struct event *ev)
 	}
 	if (d->stream)
 		stream_publish(d->stream, &ev->msg);
+	if (d->journal && ev->msg.n_rules > 0)
+		event_journal_send(ev);
 	for (size_t i = 0; i < ev->alloc_count; i++)
 		free(ev->allocs[i]);
 	ev->alloc_count = 0;

@@ -593,6 +593,8 @@ static int daemon_setup(struct daemon *d)
 	if (r < 0)
 		return r;
 	d->out = stdout;
+	/* systemd sets JOURNAL_STREAM when standard error goes to the journal. */
+	d->journal = getenv("JOURNAL_STREAM") != NULL;
 	r = boot_id_generate(d->boot_id, sizeof(d->boot_id));
 	if (r < 0) {
 		log_error("failed to generate a boot id: %s", strerror(-r));
