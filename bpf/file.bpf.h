@@ -320,13 +320,20 @@ static __always_inline void file_record_send(struct task_struct *task, struct fi
 		e->flags |= INTACT_FILE_LAYER_TAMPER;
 
 	if (file) {
+		/* Host tasks (--watch-host) are judged in user space, by their own paths. */
+		bool judged_here = !kernel_layer_check(p) && e->task.mntns_inum != host_mntns_inum;
+
 		e->flags |= INTACT_FILE_PATH_EXACT;
-		record_append_path(&r, &e->path, &file->f_path, &fs->root);
 		e->flags |= file_location(e, BPF_CORE_READ(file, f_path.mnt),
 					  BPF_CORE_READ(file, f_path.dentry), &fs->root, true);
-		/* Host tasks (--watch-host) are judged in user space, by their own paths. */
-		if (!kernel_layer_check(p) && e->task.mntns_inum != host_mntns_inum &&
-		    !e->path.flags && file_write_allowed(&r, e, p)) {
+		/* The mount decides first, before the path walk costs anything. */
+		if (judged_here && !(e->flags & INTACT_FILE_ROOT_MOUNT) &&
+		    !(p->op == INTACT_FILE_CHMOD && (p->mode & 0111)) && !mounts_watched) {
+			counter_add(INTACT_COUNTER_FILE_ALLOWED);
+			return;
+		}
+		record_append_path(&r, &e->path, &file->f_path, &fs->root);
+		if (judged_here && !e->path.flags && file_write_allowed(&r, e, p)) {
 			counter_add(INTACT_COUNTER_FILE_ALLOWED);
 			return;
 		}
