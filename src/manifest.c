@@ -457,6 +457,31 @@ static int entry_xattrs_parse(struct parse *p, json_t *obj, struct layer_entry *
 	return 0;
 }
 
+/*
+ * Whether path is a layer path as the digest defines it: relative, its
+ * components neither empty nor "." nor "..", so one file has one name.
+ */
+static bool path_canonical(const char *path)
+{
+	const char *c = path;
+
+	if (!*path || *path == '/')
+		return false;
+	while (*c) {
+		size_t n = strcspn(c, "/");
+
+		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		c += n;
+		if (*c == '/') {
+			c++;
+			if (!*c)
+				return false;
+		}
+	}
+	return true;
+}
+
 static int entry_parse(struct parse *p, json_t *obj, struct layer_entry *e)
 {
 	const char *type, *hex;
@@ -469,8 +494,11 @@ static int entry_parse(struct parse *p, json_t *obj, struct layer_entry *e)
 	r = member_bytes(p, obj, "path", &e->path);
 	if (r < 0)
 		return r;
-	if (!e->path[0] || e->path[0] == '/')
-		return parse_fail(p, "a file path is empty or absolute: %.200s", e->path);
+	if (!path_canonical(e->path))
+		return parse_fail(p,
+				  "a file path is not in canonical form (relative, no empty, "
+				  "\".\" or \"..\" component): %.200s",
+				  e->path);
 	r = member_string(p, obj, "type", 16, &type);
 	if (r < 0)
 		return r;

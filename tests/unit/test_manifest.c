@@ -157,6 +157,17 @@ TEST(parse_rejects_hostile_input)
 	edited = text_replace(data, "\"path\": \"bin/sh\"", "\"path\": \"a\"");
 	check_rejected(edited, "not sorted");
 	free(edited);
+	/* One file, one name: no "..", ".", empty component or leading "/". */
+	static const char *const bad_paths[] = {
+	    "../../etc/shadow", "bin/../sh", "bin/./sh", "bin//sh", "/bin/sh", "bin/", "."};
+	for (size_t i = 0; i < sizeof(bad_paths) / sizeof(bad_paths[0]); i++) {
+		char replacement[64];
+
+		snprintf(replacement, sizeof(replacement), "\"path\": \"%s\"", bad_paths[i]);
+		edited = text_replace(data, "\"path\": \"bin/sh\"", replacement);
+		check_rejected(edited, "canonical form");
+		free(edited);
+	}
 	edited = text_replace(data, "\"type\": \"file\"", "\"type\": \"door\"");
 	check_rejected(edited, "unknown file type");
 	free(edited);
