@@ -1214,6 +1214,38 @@ static int hardlinks_resolve(struct build *b)
 }
 
 /*
+ * Report entries below a symlink of the same layer ("lnk -> /etc", then
+ * "lnk/evil"): unpacking writes them through the link, outside the layer,
+ * so no directory on a node can ever match such a layer.
+ */
+static void entries_check_symlink_parents(struct build *b)
+{
+	const struct layer_entry *entries = b->d->entries;
+	size_t n = b->d->n_entries;
+
+	for (size_t i = 0; i < n; i++) {
+		char prefix[4096];
+		const char *path = entries[i].path;
+
+		for (const char *slash = strchr(path, '/'); slash; slash = strchr(slash + 1, '/')) {
+			const struct layer_entry *parent;
+			size_t len = (size_t)(slash - path);
+
+			if (len >= sizeof(prefix))
+				break;
+			memcpy(prefix, path, len);
+			prefix[len] = '\0';
+			parent = entries_find(b->d->entries, n, prefix);
+			if (parent && parent->type == LAYER_ENTRY_SYMLINK) {
+				build_error(b, path,
+					    "the name goes through a symlink of the layer");
+				break;
+			}
+		}
+	}
+}
+
+/*
  * Adds the directories a tar stream implies but does not list: the parents
  * of listed names and the targets of opaque markers. An unpacker creates
  * them with mode 0755 owned by root, and so does this definition.
@@ -1254,6 +1286,7 @@ static int implicit_dirs_add(struct build *b, struct opaque_list *opaque)
 		free(dir);
 	}
 	layer_entries_sort_unique(b->d->entries, &b->d->n_entries);
+	entries_check_symlink_parents(b);
 
 	for (size_t i = 0; i < opaque->n; i++) {
 		struct layer_entry *e;

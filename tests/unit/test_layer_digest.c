@@ -419,6 +419,28 @@ TEST(tar_dotdot_name_reported)
 	root_remove();
 }
 
+TEST(tar_name_through_symlink_reported)
+{
+	const struct tar_member members[] = {
+	    {"lnk", AE_IFLNK, 0777, NULL, "/etc"},
+	    {"lnk/evil", AE_IFREG, 0644, "x", NULL},
+	    {"ok", AE_IFREG, 0644, "y", NULL},
+	};
+	struct layer_digest *d;
+
+	root_make();
+	tar_write(at("l.tgz"), members, 3);
+	d = digest_tar(at("l.tgz"), NULL);
+	if (d) {
+		CHECK_INT_EQ(d->n_errors, 1);
+		CHECK(d->n_errors_listed == 1);
+		if (d->n_errors_listed == 1)
+			CHECK(strstr(d->errors[0], "symlink") != NULL);
+	}
+	layer_digest_free(d);
+	root_remove();
+}
+
 TEST(corrupted_tar_rejected)
 {
 	struct layer_digest *d = NULL;
