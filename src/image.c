@@ -257,7 +257,7 @@ void image_layer_tampered(struct daemon *d, const char *dir)
 	 * land: verify again once the writer has had time to write, or the
 	 * digest would be the old content's. One recheck at a time per layer,
 	 * however many writes come.
-	 * NOTE: a writer that holds the file open longer before writing is
+	 * NOTE: a writer that keeps the file open longer before writing is
 	 * caught by the periodic re-verification only.
 	 */
 	for (size_t i = 0; i < d->layer_count; i++)

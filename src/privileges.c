@@ -20,7 +20,7 @@ int privileges_drop(bool for_verifier)
 	cap_t caps;
 	int r = 0;
 
-	/* The bounding set first: dropping from it needs CAP_SETPCAP, given up next. */
+	/* The bounding set first, while CAP_SETPCAP, which dropping from it needs, is held. */
 	for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++) {
 		if (capability_kept(c, for_verifier) || cap_get_bound(c) != 1)
 			continue;
