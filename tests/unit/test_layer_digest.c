@@ -413,7 +413,9 @@ TEST(tar_dotdot_name_reported)
 		CHECK_INT_EQ(d->n_entries, 1);
 		CHECK_INT_EQ(d->n_errors, 2);
 		CHECK(entry_find(d, "ok") != NULL);
-		CHECK(d->n_errors_listed == 2 && strstr(d->errors[0], "\"..\"") != NULL);
+		CHECK(d->n_errors_listed == 2);
+		if (d->n_errors_listed == 2)
+			CHECK(strstr(d->errors[0], "\"..\"") != NULL);
 	}
 	layer_digest_free(d);
 	root_remove();
@@ -511,7 +513,9 @@ TEST(fifo_not_opened)
 		CHECK(e->type == LAYER_ENTRY_FIFO);
 		CHECK(e->mode == 0640);
 	}
-	CHECK(d && d->n_errors == 0);
+	CHECK(d);
+	if (d)
+		CHECK(d->n_errors == 0);
 	layer_digest_free(d);
 	root_remove();
 }
@@ -541,8 +545,12 @@ TEST(vanished_file_reported)
 	if (d) {
 		/* The file being hashed changed (its link count), the other seven vanished. */
 		CHECK_INT_EQ(d->n_errors, 8);
-		CHECK(d->n_errors_listed > 0 && strstr(d->errors[0], "changed while read"));
-		CHECK(d->n_errors_listed > 1 && strstr(d->errors[1], "vanished"));
+		CHECK(d->n_errors_listed > 0);
+		if (d->n_errors_listed > 0)
+			CHECK(strstr(d->errors[0], "changed while read"));
+		CHECK(d->n_errors_listed > 1);
+		if (d->n_errors_listed > 1)
+			CHECK(strstr(d->errors[1], "vanished"));
 	}
 	layer_digest_free(d);
 	root_remove();
@@ -617,7 +625,9 @@ TEST(rate_limit_slows_hashing)
 	seconds = (double)(end.tv_sec - start.tv_sec) + (double)(end.tv_nsec - start.tv_nsec) / 1e9;
 	/* 2 MiB at 4 MiB/s takes at least half a second. */
 	CHECK(seconds >= 0.45);
-	CHECK(d && d->bytes_hashed == 2097152);
+	CHECK(d);
+	if (d)
+		CHECK(d->bytes_hashed == 2097152);
 	layer_digest_free(d);
 	root_remove();
 }
