@@ -245,6 +245,21 @@ static int mounts_read(const struct container_cache *cache, struct container *c,
 	return 0;
 }
 
+bool container_upper_has_file(const struct container *c, const char *path)
+{
+	char upper[8192];
+	struct stat st;
+	int n;
+
+	if (!c->rootfs_upperdir[0] || path[0] != '/')
+		return false;
+	n = snprintf(upper, sizeof(upper), "%s%s", c->rootfs_upperdir, path);
+	if (n < 0 || (size_t)n >= sizeof(upper))
+		return false;
+	/* A whiteout (a 0/0 character device) marks a deleted file, not a present one. */
+	return lstat(upper, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 const struct container_mount *container_mount_find(struct container_cache *cache,
 						   struct container *c, unsigned int mnt_id)
 {
@@ -329,7 +344,7 @@ struct container *container_lookup(struct container_cache *cache, uint64_t cgrou
 	container_resolve(cache, c, pid, cgroup_name, cgroup_parent);
 	r = table_put(&cache->table, cgroup_id, c);
 	if (r < 0) {
-		/* Full: the caller still gets an answer; it is just not kept. */
+		/* Full: the caller still gets a result, which is not kept. */
 		log_debug("container cache full (%zu entries), not caching cgroup %llu",
 			  cache->table.count, (unsigned long long)cgroup_id);
 		cache->uncached++;

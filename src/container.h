@@ -47,8 +47,8 @@ struct container_cache {
 	struct table table;
 	char proc_root[256];	    /* "/proc", or the host's /proc mounted elsewhere */
 	char cgroup_controller[32]; /* "" for cgroup v2, else the v1 controller name */
-	unsigned long uncached;	    /* lookups answered while the cache was full */
-	struct container overflow;  /* the answer to such a lookup */
+	unsigned long uncached;	    /* lookups served while the cache was full */
+	struct container overflow;  /* the result of such a lookup */
 };
 
 int container_cache_init(struct container_cache *cache, const char *cgroup_controller);
@@ -67,6 +67,14 @@ struct container *container_lookup(struct container_cache *cache, uint64_t cgrou
  * pid, once; -EAGAIN when pid's root is still the host's.
  */
 int container_root_open(struct container_cache *cache, struct container *c, uint32_t pid);
+
+/*
+ * Whether path (absolute, inside the container) names a regular file on the
+ * root overlay's upper layer, that is a file written since the container
+ * started. The name is looked up in the upper directory as it is, without
+ * following symlinks in it.
+ */
+bool container_upper_has_file(const struct container *c, const char *path);
 
 /* The container's mount with this id, rereading its mount table once when it is not known. */
 const struct container_mount *container_mount_find(struct container_cache *cache,

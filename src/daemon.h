@@ -73,5 +73,8 @@ struct daemon {
 /* Set a time source's next expiry and enable it for one more run. */
 int timer_rearm(sd_event_source *s, uint64_t usec);
 
-/* Handle one ring buffer record; never fails the consumer (see ring_buffer_sample_fn). */
+/*
+ * Handle one ring buffer record. Always returns 0, because an error would
+ * stop ring_buffer__consume(); a bad record is counted and skipped.
+ */
 int daemon_record_handle(void *ctx, void *data, size_t size);

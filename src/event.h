@@ -57,7 +57,7 @@ void event_rule_add(struct event *ev, const char *rule);
 /* "container": the id ("" on the host), runtime, cgroup and Kubernetes names. */
 void event_container_set(struct event *ev, const struct container *c, bool host);
 
-/* The task's ids and credentials, and what it runs when the process table knows. */
+/* The task's ids and credentials, and what it runs when the process table has it. */
 void event_process_set(struct event *ev, Intact__V1__Process *p, const struct intact_task *task,
 		       const struct process *process);
 

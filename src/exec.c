@@ -2,35 +2,12 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "event.h"
 #include "exec.h"
 #include "image.h"
 #include "log.h"
 #include "record.h"
-
-/*
- * Whether a #! script lives on the container's upper layer. The kernel has
- * already closed the script's file at sched_process_exec, so this looks the
- * name up in the upper directory instead.
- * NOTE: a symlink in the script's directory path is not followed, so a script
- * reached through one is not found there.
- */
-static bool script_on_upper_layer(const struct container *c, const char *script)
-{
-	char path[2 * INTACT_PATH_MAX + 1024];
-	struct stat st;
-	int n;
-
-	if (!c->rootfs_upperdir[0] || script[0] != '/')
-		return false;
-	n = snprintf(path, sizeof(path), "%s%s", c->rootfs_upperdir, script);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return false;
-	/* A whiteout (a 0/0 character device) marks a deleted file, not a present one. */
-	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
 
 /* The script's name made absolute with the cwd, as the kernel resolved it. */
 static void script_path(char *out, size_t size, const char *cwd, const char *script)
@@ -99,7 +76,12 @@ int exec_record_handle(struct daemon *d, const struct intact_exec *e, size_t siz
 		image_verification_request(d, container);
 	if (script) {
 		script_path(script_abs, sizeof(script_abs), cwd, filename);
-		script_upper = script_on_upper_layer(container, script_abs);
+		/*
+		 * The kernel has closed the script's file at sched_process_exec, so
+		 * its name is looked up in the upper directory instead.
+		 * NOTE: a symlink in the script's directory path is not followed.
+		 */
+		script_upper = container_upper_has_file(container, script_abs);
 	}
 	r = process_exec(&d->processes, e->task.pid, e->task.start_boot_ns, exe, args, args_len);
 	if (r < 0)

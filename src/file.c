@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include "event.h"
@@ -148,16 +147,9 @@ static void file_name_resolve(struct container *c, const struct intact_file *e, 
 static bool file_on_upper_layer(const struct container *c, const struct intact_file *e,
 				const struct file_name *name, bool exact)
 {
-	char path[8192];
-	struct stat st;
-	int n;
-
 	if (exact)
 		return e->flags & INTACT_FILE_UPPER_LAYER;
-	if (!c->rootfs_upperdir[0] || !name->on_root_mount)
-		return false;
-	n = snprintf(path, sizeof(path), "%s%s", c->rootfs_upperdir, name->path);
-	return n > 0 && (size_t)n < sizeof(path) && lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+	return name->on_root_mount && container_upper_has_file(c, name->path);
 }
 
 static void file_mount_set(struct daemon *d, struct event *ev, struct container *c,

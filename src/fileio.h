@@ -6,7 +6,7 @@
 
 /*
  * Read fd to its end into a new buffer, NUL-terminated. Returns 0, -EFBIG
- * when it holds more than max bytes, -ENOMEM or a read error.
+ * when it contains more than max bytes, -ENOMEM or a read error.
  */
 int fd_read_all(int fd, size_t max, char **ret_data, size_t *ret_len);
 

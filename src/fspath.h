@@ -27,7 +27,7 @@ bool path_strip_proc_self(const char *path, unsigned int ns_pid, const char *cwd
  * symlinks as the kernel would for that process (openat2 with
  * RESOLVE_IN_ROOT). With follow_final false only the directory part is
  * resolved and the last component is kept as named (unlink, rename, lchown).
- * On success out holds the real path, and ret_info the mount of the object
+ * On success out contains the real path, and ret_info the mount of the object
  * (or of its directory when the object does not exist) and, when it exists,
  * its device, inode and mode. Returns 0 or a negative errno.
  */

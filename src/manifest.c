@@ -715,9 +715,17 @@ int manifest_layer_compare(const struct manifest_layer *layer, const struct laye
 	while (i < layer->n_entries || k < d->n_entries) {
 		const struct layer_entry *want = i < layer->n_entries ? &layer->entries[i] : NULL;
 		const struct layer_entry *have = k < d->n_entries ? &d->entries[k] : NULL;
-		int c = !want ? 1 : !have ? -1 : strcmp(want->path, have->path);
 		enum manifest_difference_kind kind;
 		const char *path;
+		int c;
+
+		/* An entry only one list still has sorts first. */
+		if (!want)
+			c = 1;
+		else if (!have)
+			c = -1;
+		else
+			c = strcmp(want->path, have->path);
 
 		if (c < 0) {
 			kind = MANIFEST_FILE_REMOVED;

@@ -55,8 +55,8 @@ static int mount_if_absent(const char *target, const char *type, long magic)
 
 /*
  * Pick the cgroup hierarchy whose ids identify containers. On v2 and on
- * hybrid hosts runc also places every container in the unified hierarchy
- * (measured with runc 1.1.5), so its ids serve; a pure v1 host needs a v1
+ * hybrid hosts, runc also places every container in the unified hierarchy
+ * (measured with runc 1.1.5), so its ids serve. A pure v1 host needs a v1
  * controller, whose index in /proc/cgroups is its subsystem id.
  */
 static int cgroup_mode_detect(struct probe_host *host)
@@ -237,10 +237,10 @@ fail:
 }
 
 /*
- * NOTE: detaching takes about 5 s with some ninety programs (6.18, 2 CPUs):
- * the kernel releases each syscall tracepoint under one mutex and waits for
- * an RCU grace period every time, so closing the links from several threads
- * did not help when measured.
+ * NOTE: detaching takes about 5 s with some ninety programs (measured on
+ * 6.18 with 2 CPUs). The kernel releases each syscall tracepoint under one
+ * mutex and waits for an RCU grace period every time, so closing the links
+ * from several threads did not help when measured.
  */
 void probe_unload(struct intact_bpf *skel)
 {
@@ -265,7 +265,7 @@ int probe_policy_set(struct intact_bpf *skel, const struct config *cfg)
 		if (cfg->overrides[i].policy.watched_mounts_count > 0)
 			mounts_watched = true;
 
-	/* Only the paths every policy allows: the kernel knows no image or namespace. */
+	/* Only the paths every policy allows, since the kernel cannot tell images apart. */
 	for (size_t i = 0; i < base->writable_count && count < INTACT_WRITABLE_PATHS_MAX; i++) {
 		struct intact_writable_path w = {};
 		const char *path = base->writable[i];

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * What each watched process last executed, by host pid, so an exec event can
- * name its parent's executable and arguments. The kernel cannot read another
- * process's argv from a tracepoint, so user space keeps them.
+ * The program and arguments each watched process last executed, by host pid,
+ * so that an exec event can name its parent's executable and arguments. The kernel cannot read
+ * another process's argv from a tracepoint, so user space keeps them.
  */
 #pragma once
 
