@@ -398,14 +398,22 @@ int daemon_record_handle(void *ctx, void *data, size_t size)
 /* Report records the kernel could not send, as an event and a log line. */
 static void losses_report(struct daemon *d)
 {
-	uint64_t lost = probe_counter_read(d->skel, INTACT_COUNTER_RINGBUF_FULL);
+	/*
+	 * A record is lost in the kernel when the ring buffer is full, and also
+	 * when a syscall's arguments found no room until its exit or no scratch
+	 * buffer was there to build the record: all are reported as one count.
+	 */
+	uint64_t lost = probe_counter_read(d->skel, INTACT_COUNTER_RINGBUF_FULL) +
+			probe_counter_read(d->skel, INTACT_COUNTER_PENDING_FULL) +
+			probe_counter_read(d->skel, INTACT_COUNTER_SCRATCH_MISSING);
 	struct timespec ts;
 	struct event ev;
 
 	if (lost <= d->stats.kernel_lost_reported)
 		return;
 	log_warning("%" PRIu64 " records lost in the kernel ring buffer since the last report "
-		    "(%" PRIu64 " in all): the buffer was full",
+		    "(%" PRIu64 " in all): the buffer was full, or a syscall's arguments found no "
+		    "room until its exit",
 		    lost - d->stats.kernel_lost_reported, lost);
 	clock_gettime(CLOCK_BOOTTIME, &ts);
 	event_init(&ev, d, "lost", (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
