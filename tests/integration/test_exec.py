@@ -15,7 +15,9 @@ import uuid
 
 from harness import MISSING, field, test
 
-TIME_PATTERN = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z"
+# The proto3 JSON form of a Timestamp: UTC, with 0, 3, 6 or 9 fractional
+# digits, as few as keep the value exact.
+TIME_PATTERN = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.(\d{3}|\d{6}|\d{9}))?Z"
 BUSYBOX = "/bin/busybox"
 PROBE = "/usr/local/bin/probe"
 

@@ -26,7 +26,9 @@ import uuid
 from harness import (CONTAINER_LABEL, CONTAINER_TIMEOUT, NAMESPACE,
                      TestFailure, field, format_event, test)
 
-TIME_PATTERN = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z"
+# The proto3 JSON form of a Timestamp: UTC, with 0, 3, 6 or 9 fractional
+# digits, as few as keep the value exact.
+TIME_PATTERN = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.(\d{3}|\d{6}|\d{9}))?Z"
 READONLY_RULE = "write_readonly_path"
 DRIFT_RULE = "drift_chmod"
 BARRIER_PATH = "/etc/barrier-file"
